@@ -1,0 +1,5 @@
+import sys
+
+from scsafety_tui.cli import main
+
+sys.exit(main())

@@ -1,0 +1,339 @@
+"""Config file → frozen dataclasses, validated with dotted key paths.
+
+Every mistake is reported as one line that names the file, the dotted key and what was expected, e.g.
+``config.toml: targets[1].temperature: expected a number, got 'hot'``. API keys are never read from the
+file: a target names the environment variable that holds its key (``api_key_env``), resolved at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from scsafety_tui.errors import InputError
+
+PROVIDERS = ("openai", "anthropic")
+JUDGE_MODES = ("model", "heuristic")
+TRANSPORTS = ("aiohttp", "httpx")
+
+
+class ConfigError(InputError):
+    """A config file that cannot be used; the message is one line naming file and key."""
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One model reached over HTTP (an evaluated model, a judge or the attacker)."""
+
+    key: str
+    """Short unique name used in the UI, the database and on the command line."""
+    provider: str
+    """Wire protocol: "openai" (any OpenAI-compatible chat completions server) or "anthropic"."""
+    base_url: str
+    """API root, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:8000/v1."""
+    model: str
+    """Model name sent in each request."""
+    api_key_env: str | None = None
+    """Name of the environment variable holding the API key; None for local servers without auth."""
+    temperature: float | None = None
+    """Sampling temperature; None leaves the server's default."""
+    max_tokens: int = 1024
+    """Upper bound on each answer's length in tokens."""
+    concurrency: int = 4
+    """Requests in flight at once to this target."""
+    requests_per_minute: int = 0
+    """Request rate cap; 0 means no cap."""
+    timeout_s: float = 120.0
+    """Total time allowed for one request, streaming included."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra HTTP headers sent with every request (never put a key here; use api_key_env)."""
+    params: dict[str, Any] = field(default_factory=dict)
+    """Extra JSON body parameters merged into every request (e.g. top_p, seed)."""
+
+    def api_key(self, source: str = "config") -> str | None:
+        """The key from the environment; a named but unset variable is an input error."""
+        if not self.api_key_env:
+            return None
+        value = os.environ.get(self.api_key_env)
+        if not value:
+            raise ConfigError(
+                f"{source}: targets[{self.key}].api_key_env: environment variable "
+                f"{self.api_key_env} is not set"
+            )
+        return value
+
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Who scores the answers."""
+
+    mode: str = "heuristic"
+    """"model": the [[judge.targets]] score each answer (median of several); "heuristic": offline lexicon."""
+    targets: tuple[TargetConfig, ...] = ()
+    """Judge models; each verdict is stored and a turn's score is their median."""
+    retries: int = 2
+    """How many times a judge is asked again when its verdict is not valid JSON."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run asks."""
+
+    banks: tuple[str, ...] = ()
+    """Question bank files or folders (JSONL); empty means the shipped Chinese sample bank."""
+    rounds: int = 0
+    """Rounds per conversation; 0 = every turn of the item. More than an item has needs an attacker."""
+    sub_dimensions: tuple[str, ...] = ()
+    """Only run items of these sub-dimension ids; empty means all."""
+    limit: int = 0
+    """Run at most this many items (after the filter); 0 means all."""
+    seed: int = 0
+    """Seed for sampling items and for sampling in providers that accept one."""
+    retries: int = 4
+    """Attempts per request for retryable failures (rate limits, 5xx, timeouts, cut streams)."""
+    max_retry_wait_s: float = 60.0
+    """Longest wait obeyed from a server's Retry-After."""
+    http_transport: str = "aiohttp"
+    """"aiohttp" (httpx API over aiohttp, ~3x less CPU per stream) or "httpx" (httpx's own transport)."""
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: str = "textual-dark"
+    """Textual theme name."""
+    markdown: bool = False
+    """Render answers as Markdown; raw text (the default) shows exactly what the model sent."""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    db: str | None = None
+    """SQLite file; None uses the platform data dir (see `scsafety-tui paths`)."""
+
+
+@dataclass(frozen=True)
+class Config:
+    targets: tuple[TargetConfig, ...] = ()
+    judge: JudgeConfig = field(default_factory=JudgeConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    attacker: TargetConfig | None = None
+    """Optional model that writes follow-ups beyond the bank's turns (run.rounds > an item's turns)."""
+    source: str = "config"
+    """The file this came from, for messages."""
+
+    def target(self, key: str) -> TargetConfig:
+        for t in self.targets:
+            if t.key == key:
+                return t
+        raise ConfigError(f"{self.source}: no target named {key!r} (have: {', '.join(self.keys())})")
+
+    def keys(self) -> list[str]:
+        return [t.key for t in self.targets]
+
+    def check_keys(self) -> None:
+        """Resolve every api_key_env now, so a missing variable stops a run before it starts."""
+        for t in (*self.targets, *self.judge.targets, *([self.attacker] if self.attacker else [])):
+            t.api_key(self.source)
+
+
+# ---------------------------------------------------------------- parsing
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false",
+               dict: "a table", list: "an array"}
+
+
+class _Reader:
+    """Takes values out of one TOML table, reporting problems with their dotted path."""
+
+    def __init__(self, source: str, path: str, table: Any) -> None:
+        self.source, self.path = source, path
+        if not isinstance(table, dict):
+            self.fail("", "expected a table", table)
+        self.table = dict(table)
+
+    def fail(self, key: str, expected: str, got: Any = ...) -> None:
+        where = f"{self.path}.{key}" if self.path and key else (self.path or key)
+        tail = "" if got is ... else f", got {got!r}"
+        raise ConfigError(f"{self.source}: {where}: {expected}{tail}")
+
+    def get(self, key: str, kind: type, default: Any = None, *, required: bool = False) -> Any:
+        if key not in self.table:
+            if required:
+                self.fail(key, f"missing; expected {_TYPE_NAMES[kind]}")
+            return default
+        value = self.table.pop(key)
+        ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            self.fail(key, f"expected {_TYPE_NAMES[kind]}", value)
+        return value
+
+    def str_list(self, key: str) -> tuple[str, ...]:
+        value = self.get(key, list, [])
+        if not all(isinstance(v, str) for v in value):
+            self.fail(key, "expected an array of strings", value)
+        return tuple(value)
+
+    def positive(self, key: str, kind: type, default: Any, *, zero_ok: bool = False) -> Any:
+        value = self.get(key, kind, default)
+        if value < 0 or (value == 0 and not zero_ok):
+            self.fail(key, "expected a number > 0" if not zero_ok else "expected a number >= 0", value)
+        return value
+
+    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+        value = self.get(key, str, default)
+        if value not in options:
+            self.fail(key, f"expected one of {', '.join(map(repr, options))}", value)
+        return value
+
+    def done(self) -> None:
+        for key in self.table:
+            self.fail(key, "unknown key")
+
+
+def _target(source: str, path: str, table: Any) -> TargetConfig:
+    r = _Reader(source, path, table)
+    key = r.get("key", str, required=True)
+    if not key or any(c in key for c in " ,/\\") or key != key.strip():
+        r.fail("key", "expected a short name without spaces, commas or slashes", key)
+    provider = r.choice("provider", PROVIDERS, "openai")
+    base_url = r.get("base_url", str, required=True)
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        r.fail("base_url", "expected an http:// or https:// URL with a host", base_url)
+    model = r.get("model", str, required=True)
+    api_key_env = r.get("api_key_env", str)
+    if api_key_env is not None and not api_key_env.replace("_", "").isalnum():
+        r.fail("api_key_env", "expected an environment variable NAME (the key itself never goes here)",
+               api_key_env)
+    temperature = r.get("temperature", float)
+    if temperature is not None and not 0 <= temperature <= 2:
+        r.fail("temperature", "expected a number between 0 and 2", temperature)
+    headers = r.get("headers", dict, {})
+    for name, value in headers.items():
+        if not isinstance(value, str):
+            r.fail(f"headers.{name}", "expected a string", value)
+        if name.lower() in ("authorization", "x-api-key", "api-key"):
+            r.fail(f"headers.{name}", "keys go in the environment variable named by api_key_env")
+    t = TargetConfig(
+        key=key, provider=provider, base_url=base_url.rstrip("/"), model=model, api_key_env=api_key_env,
+        temperature=temperature,
+        max_tokens=r.positive("max_tokens", int, 1024),
+        concurrency=r.positive("concurrency", int, 4),
+        requests_per_minute=r.positive("requests_per_minute", int, 0, zero_ok=True),
+        timeout_s=r.positive("timeout_s", float, 120.0),
+        headers=headers, params=r.get("params", dict, {}),
+    )
+    r.done()
+    return t
+
+
+def _targets(source: str, path: str, value: Any) -> tuple[TargetConfig, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{source}: {path}: expected an array of tables ([[{path}]]), got {value!r}")
+    out = tuple(_target(source, f"{path}[{i}]", t) for i, t in enumerate(value))
+    seen: set[str] = set()
+    for i, t in enumerate(out):
+        if t.key in seen:
+            raise ConfigError(f"{source}: {path}[{i}].key: duplicate target key {t.key!r}")
+        seen.add(t.key)
+    return out
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    """Validate a TOML document already parsed into a dict."""
+    top = _Reader(source, "", data)
+    targets = _targets(source, "targets", top.table.pop("targets", []))
+
+    j = _Reader(source, "judge", top.table.pop("judge", {}))
+    judge_targets = _targets(source, "judge.targets", j.table.pop("targets", []))
+    mode = j.choice("mode", JUDGE_MODES, "model" if judge_targets else "heuristic")
+    if mode == "model" and not judge_targets:
+        j.fail("mode", 'is "model" but no [[judge.targets]] are given; add one or use "heuristic"')
+    judge = JudgeConfig(mode=mode, targets=judge_targets,
+                        retries=j.positive("retries", int, 2, zero_ok=True))
+    j.done()
+
+    r = _Reader(source, "run", top.table.pop("run", {}))
+    run = RunConfig(
+        banks=r.str_list("banks"), rounds=r.positive("rounds", int, 0, zero_ok=True),
+        sub_dimensions=r.str_list("sub_dimensions"), limit=r.positive("limit", int, 0, zero_ok=True),
+        seed=r.get("seed", int, 0), retries=r.positive("retries", int, 4),
+        max_retry_wait_s=r.positive("max_retry_wait_s", float, 60.0),
+        http_transport=r.choice("http_transport", TRANSPORTS, "aiohttp"),
+    )
+    r.done()
+
+    u = _Reader(source, "ui", top.table.pop("ui", {}))
+    ui = UiConfig(theme=u.get("theme", str, "textual-dark"), markdown=u.get("markdown", bool, False))
+    u.done()
+
+    s = _Reader(source, "storage", top.table.pop("storage", {}))
+    storage = StorageConfig(db=s.get("db", str))
+    s.done()
+
+    attacker = None
+    if "attacker" in top.table:
+        attacker = _target(source, "attacker", top.table.pop("attacker"))
+    top.done()
+    all_keys = [t.key for t in targets]
+    if len(set(all_keys)) != len(all_keys):  # pragma: no cover - _targets already checks
+        raise ConfigError(f"{source}: targets: duplicate keys")
+    return Config(targets=targets, judge=judge, run=run, ui=ui, storage=storage, attacker=attacker,
+                  source=source)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; every problem is a ConfigError naming the file."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file (create one with `scsafety-tui init {p}`)") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read: {e.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: invalid TOML: {e}") from None
+    return parse_config(data, str(p))
+
+
+# ---------------------------------------------------------------- writing
+
+def target_to_dict(t: TargetConfig) -> dict[str, Any]:
+    """A target as TOML-ready data, omitting unset optional values."""
+    out: dict[str, Any] = {}
+    for f in fields(t):
+        value = getattr(t, f.name)
+        if value is None or value == {}:
+            continue
+        out[f.name] = value
+    return out
+
+
+def config_to_dict(c: Config) -> dict[str, Any]:
+    """The config as TOML-ready data; holds env var names, never key values."""
+    out: dict[str, Any] = {"targets": [target_to_dict(t) for t in c.targets]}
+    out["judge"] = {"mode": c.judge.mode, "retries": c.judge.retries,
+                    "targets": [target_to_dict(t) for t in c.judge.targets]}
+    out["run"] = {f.name: list(v) if isinstance(v := getattr(c.run, f.name), tuple) else v
+                  for f in fields(c.run)}
+    out["ui"] = {"theme": c.ui.theme, "markdown": c.ui.markdown}
+    if c.storage.db:
+        out["storage"] = {"db": c.storage.db}
+    if c.attacker:
+        out["attacker"] = target_to_dict(c.attacker)
+    return out

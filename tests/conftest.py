@@ -1,0 +1,58 @@
+"""Shared fixtures. No test reaches the network: an audit hook refuses any non-loopback connection."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+
+import pytest
+
+_ALLOWED_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and socketpair
+    if host in _ALLOWED_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _no_network(event: str, args: tuple) -> None:
+    if event == "socket.connect":
+        address = args[1]
+        host = address[0] if isinstance(address, tuple) else address
+        if not _is_loopback(host):
+            raise ConnectionRefusedError(f"tests may not reach the network: {address!r}")
+    elif event == "socket.getaddrinfo" and not _is_loopback(args[0]):
+        raise ConnectionRefusedError(f"tests may not resolve {args[0]!r}")
+
+
+sys.addaudithook(_no_network)
+
+# Logs of the code under test go to a temporary file, never the developer's data dir.
+os.environ.setdefault("XDG_DATA_HOME", os.path.join(os.environ.get("TMPDIR", "/tmp"), "scsafety-tests-data"))
+os.environ.setdefault("XDG_CONFIG_HOME", os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                                      "scsafety-tests-config"))
+
+
+@pytest.fixture
+def db_file(tmp_path):
+    return str(tmp_path / "sessions.db")
+
+
+@pytest.fixture
+async def demo_url():
+    """A demo server on an ephemeral loopback port, zero delays, in the test's event loop."""
+    from scsafety_tui.demo.server import DemoServer
+
+    server = DemoServer(first_token_delay=0.0, token_delay=0.0)
+    url = await server.start()
+    try:
+        yield url
+    finally:
+        await server.stop()
