@@ -1,0 +1,158 @@
+"""One bank item × one target: every round in one conversation, each answer judged as it completes.
+
+Order per turn: user turn stored → TurnStarted → deltas stream → answer stored → TurnCompleted; the
+judge then scores it in the background (the next round does not wait) → verdicts stored → VerdictReady.
+The conversation ends only when its last verdict is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from scsafety_tui.engine.context import RunContext
+from scsafety_tui.events import (
+    ConversationFinished,
+    ConversationStarted,
+    TokenDelta,
+    TurnCompleted,
+    TurnFailed,
+    TurnRetrying,
+    TurnStarted,
+    VerdictReady,
+)
+from scsafety_tui.judge import Judge
+from scsafety_tui.providers.base import ContentFiltered, ProviderError
+from scsafety_tui.providers.retry import RetryInfo
+from scsafety_tui.questions import Item
+
+ERROR_KINDS = {"RateLimited": "rate_limited", "TransientError": "transient", "AuthError": "auth",
+               "BadRequest": "bad_request", "ContentFiltered": "blocked", "MalformedStream": "malformed"}
+
+
+def error_kind(e: ProviderError) -> str:
+    return ERROR_KINDS.get(type(e).__name__, "error")
+
+
+@dataclass
+class Conversation:
+    ctx: RunContext
+    conv_id: int
+    attempt: int
+    item: Item
+    client: Any  # providers.client.ModelClient
+    judge: Judge
+    rounds: int
+    attacker: Any = None  # engine.attacker.Attacker
+
+    async def run(self) -> str:
+        """Returns the final status: done | error | cancelled."""
+        ctx, item, key = self.ctx, self.item, self.client.target.key
+        await ctx.store.start_conversation(self.conv_id, self.attempt)
+        ctx.emit(ConversationStarted(item.id, key, t=ctx.now()))
+        judging: list[asyncio.Task[None]] = []
+        status, error = "done", None
+        try:
+            messages = item.prefix_messages()
+            for rnd in range(1, self.rounds + 1):
+                await ctx.gate.wait()
+                try:
+                    prompt, origin = await self._prompt(rnd, messages)
+                except ProviderError as e:
+                    status, error = "error", f"attacker failed: {e.message}"
+                    break
+                if prompt is None:
+                    break
+                messages.append({"role": "user", "content": prompt})
+                answer, error = await self._turn(rnd, prompt, origin, messages)
+                if answer is None:
+                    status = "done" if error is None else "error"
+                    break
+                history = list(messages)
+                messages.append({"role": "assistant", "content": answer})
+                judging.append(asyncio.create_task(self._judge(rnd, history, answer)))
+            await asyncio.gather(*judging)
+        except asyncio.CancelledError:
+            for task in judging:
+                task.cancel()
+            await self._finish("cancelled", "cancelled")
+            raise
+        await self._finish(status, error)
+        return status
+
+    async def _finish(self, status: str, error: str | None) -> None:
+        await self.ctx.store.finish_conversation(self.conv_id, self.attempt, status, error)
+        self.ctx.counters.done += 1
+        self.ctx.counters.errors += status == "error"
+        self.ctx.emit(ConversationFinished(self.item.id, self.client.target.key, status, t=self.ctx.now()))
+        self.ctx.progress()
+
+    async def _prompt(self, rnd: int, messages: list[dict[str, str]]) -> tuple[str | None, str]:
+        if rnd <= len(self.item.turns):
+            return self.item.turns[rnd - 1], "bank"
+        if self.attacker is None:
+            return None, ""
+        return await self.attacker.follow_up(self.item, messages), "attacker"
+
+    async def _turn(self, rnd: int, prompt: str, origin: str,
+                    messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
+        """Ask one round. Returns (answer, None), or (None, error) / (None, None) for a block."""
+        ctx, item, key = self.ctx, self.item, self.client.target.key
+        store = ctx.store
+        await store.add_user_turn(self.conv_id, self.attempt, rnd, prompt, origin)
+        ctx.emit(TurnStarted(item.id, key, rnd, prompt, t=ctx.now()))
+        turn_id = await store.start_answer(self.conv_id, self.attempt, rnd, time.time())
+        await store.sync()
+        chunks: list[str] = []
+        ctx.streaming[turn_id] = chunks
+        now, emit, counters, item_id = ctx.now, ctx.emit, ctx.counters, item.id
+
+        def on_delta(text: str) -> None:
+            chunks.append(text)
+            counters.tokens += 1
+            emit(TokenDelta(item_id, key, rnd, text, now()))
+
+        def on_retry(info: RetryInfo) -> None:
+            chunks.clear()
+            counters.retries += 1
+            emit(TurnRetrying(item_id, key, rnd, info.attempt, info.error.message, info.delay, now()))
+
+        try:
+            c = await self.client.chat(messages, on_delta=on_delta, on_retry=on_retry)
+        except asyncio.CancelledError:
+            ctx.stop_streaming(turn_id)
+            await store.finish_answer(turn_id, content="".join(chunks), status="cancelled",
+                                      error_kind="cancelled", error="cancelled by the user")
+            raise
+        except ProviderError as e:
+            ctx.stop_streaming(turn_id)
+            blocked = isinstance(e, ContentFiltered)
+            partial = getattr(e, "partial_text", None) or "".join(chunks)
+            await store.finish_answer(turn_id, content=partial, status="blocked" if blocked else "error",
+                                      error_kind=error_kind(e), error=e.message)
+            await store.sync()
+            ctx.emit(TurnFailed(item.id, key, rnd, error_kind(e), e.message, partial, t=ctx.now()))
+            return None, None if blocked else e.message
+        ctx.stop_streaming(turn_id)
+        await store.finish_answer(
+            turn_id, content=c.text, status="done", finish_reason=c.finish_reason, started_at=c.started_at,
+            first_token_at=c.first_token_at, finished_at=c.finished_at, tokens_in=c.tokens_in,
+            tokens_out=c.tokens_out, chunks=c.chunks)
+        await store.sync()
+        self._turn_ids[rnd] = turn_id
+        ctx.emit(TurnCompleted(item.id, key, rnd, c.text, c.finish_reason, c.tokens_in, c.tokens_out,
+                               t=ctx.now()))
+        return c.text, None
+
+    async def _judge(self, rnd: int, history: list[dict[str, str]], answer: str) -> None:
+        item = self.item
+        result = await self.judge.score(category=item.category, sub_dimension=item.sub_dimension,
+                                        history=history, answer=answer, round_=rnd)
+        await self.ctx.store.add_verdicts(self._turn_ids[rnd], list(result.verdicts), list(result.raws))
+        self.ctx.emit(VerdictReady(item.id, self.client.target.key, rnd, result.score, result.verdicts,
+                                   t=self.ctx.now()))
+
+    def __post_init__(self) -> None:
+        self._turn_ids: dict[int, int] = {}

@@ -1,0 +1,101 @@
+"""Fan-out of a session's conversations over its targets, with pause, resume and cancel.
+
+Each target gets as many workers as its concurrency allows, taking that target's conversations in item
+order, so all targets move through the bank together and a slow target never holds up a fast one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from scsafety_tui.engine.context import RunContext
+from scsafety_tui.engine.conversation import Conversation
+from scsafety_tui.events import Event, SessionFinished, SessionStarted
+from scsafety_tui.judge import Judge
+from scsafety_tui.questions import Item
+from scsafety_tui.store.db import ConversationRow, Store
+
+
+class Runner:
+    def __init__(self, *, store: Store, session_id: int, name: str, items: Sequence[Item],
+                 clients: dict[str, Any], judge: Judge, rounds: int, emit: Callable[[Event], None],
+                 attacker: Any = None, target_infos: Sequence[Any] = ()) -> None:
+        self.ctx = RunContext(store, session_id, emit)
+        self.name = name
+        self.items = {it.id: it for it in items}
+        self.clients = clients
+        self.judge = judge
+        self.rounds = rounds
+        self.attacker = attacker
+        self.target_infos = tuple(target_infos)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._cancelled = False
+
+    # ------------------------------------------------------------ control (safe from any task)
+
+    def pause(self) -> None:
+        """Let streaming turns finish; start no new turn until resume()."""
+        self.ctx.gate.clear()
+
+    def resume(self) -> None:
+        self.ctx.gate.set()
+
+    @property
+    def paused(self) -> bool:
+        return self.ctx.paused
+
+    def cancel(self) -> None:
+        """Stop now: streaming turns are stored as cancelled and the session stays resumable."""
+        self._cancelled = True
+        for task in self._tasks:
+            task.cancel()
+
+    # ------------------------------------------------------------ run
+
+    async def run(self, todo: list[tuple[ConversationRow, int]], *, resumed: bool = False,
+                  already_done: int = 0) -> str:
+        """Run (conversation, attempt) pairs; returns the session status: done | cancelled."""
+        ctx = self.ctx
+        ctx.counters.total = already_done + len(todo)
+        ctx.counters.done = already_done
+        ctx.emit(SessionStarted(ctx.session_id, self.name, self.target_infos,
+                                tuple(_info(it) for it in self.items.values()), self.judge.keys,
+                                resumed, t=ctx.now()))
+        ctx.progress()
+        await ctx.store.set_session_status(ctx.session_id, "running")
+        queues: dict[str, asyncio.Queue[tuple[ConversationRow, int]]] = {}
+        for row, attempt in todo:
+            queues.setdefault(row.target_key, asyncio.Queue()).put_nowait((row, attempt))
+        saver = asyncio.create_task(ctx.save_partials_forever())
+        self._tasks = [asyncio.create_task(self._worker(q))
+                       for key, q in queues.items()
+                       for _ in range(min(self.clients[key].target.concurrency, q.qsize()))]
+        try:
+            results = await asyncio.gather(*self._tasks, return_exceptions=True)
+        finally:
+            saver.cancel()
+            await ctx.save_partials()
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                raise r
+        status = "cancelled" if self._cancelled else "done"
+        await ctx.store.set_session_status(ctx.session_id, status, finished=status == "done")
+        ctx.emit(SessionFinished(ctx.session_id, status, t=ctx.now()))
+        return status
+
+    async def _worker(self, queue: asyncio.Queue[tuple[ConversationRow, int]]) -> None:
+        while not queue.empty():
+            row, attempt = queue.get_nowait()
+            item = self.items[row.item_key]
+            rounds = self.rounds or len(item.turns)
+            conv = Conversation(self.ctx, row.id, attempt, item, self.clients[row.target_key], self.judge,
+                                rounds, self.attacker)
+            await conv.run()
+
+
+def _info(item: Item) -> Any:
+    from scsafety_tui.events import ItemInfo
+
+    return ItemInfo(item.id, item.category, item.sub_dimension, item.turns)

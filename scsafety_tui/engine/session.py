@@ -1,0 +1,131 @@
+"""Starting, resuming and retrying sessions: the one entry point the CLI, the TUI and spot checks use.
+
+A session stores a secret-free snapshot of its targets, so ``resume`` works from the database alone;
+API keys are read again from the environment variables the snapshot names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from scsafety_tui.config import Config, ConfigError, TargetConfig, config_to_dict, parse_config
+from scsafety_tui.engine.attacker import Attacker
+from scsafety_tui.engine.runner import Runner
+from scsafety_tui.events import Event, TargetInfo
+from scsafety_tui.judge import Judge
+from scsafety_tui.questions import Item, fingerprint
+from scsafety_tui.store import queries
+from scsafety_tui.store.db import ConversationRow, Store
+from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+
+
+def snapshot(config: Config) -> dict[str, Any]:
+    """The config as stored with a session: env var names only, header values masked."""
+    data = config_to_dict(config)
+    for t in [*data["targets"], *data["judge"]["targets"], *([data["attacker"]] if "attacker" in data
+                                                            else [])]:
+        if "headers" in t:
+            t["headers"] = {k: "***" for k in t["headers"]}
+    return data
+
+
+@dataclass
+class SessionRun:
+    """A session ready to run: its runner plus the HTTP client it owns."""
+
+    session_id: int
+    runner: Runner
+    todo: list[tuple[ConversationRow, int]]
+    already_done: int
+    resumed: bool
+    _closers: list[Any] = field(default_factory=list)
+
+    async def run(self) -> str:
+        try:
+            return await self.runner.run(self.todo, resumed=self.resumed, already_done=self.already_done)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        while self._closers:
+            await self._closers.pop().aclose()
+
+
+async def create_session(store: Store, config: Config, taxonomy: Taxonomy, items: Sequence[Item], *,
+                         name: str, kind: str = "run") -> int:
+    return await store.create_session(
+        name=name, kind=kind, config=snapshot(config), taxonomy=taxonomy.to_dict(),
+        fingerprint=fingerprint(items), targets=list(config.targets), items=list(items))
+
+
+async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], *,
+                  config: Config | None = None, retry_errors: bool = False) -> SessionRun:
+    """Build the runner for a new or interrupted session.
+
+    Finished conversations are kept; unfinished ones restart from their beginning; with retry_errors,
+    only errored conversations run again, as a new attempt that replaces the error only when it ends.
+    """
+    row = await queries.session_row(store, session_id)
+    stored = parse_config(json.loads(row["config"]), f"session {session_id}")
+    config = _merge(stored, config)
+    taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {session_id}")
+    items = await queries.items(store, session_id)
+    config.check_keys()
+
+    todo: list[tuple[ConversationRow, int]] = []
+    done = 0
+    resumed = False
+    for conv in await store.conversations(session_id):
+        await store.drop_stale_attempts(conv.id)
+        if retry_errors:
+            if conv.status == "error":
+                todo.append((conv, conv.attempt + 1))
+            else:
+                done += 1
+        elif conv.status in ("done", "error"):
+            done += 1
+            resumed = True
+        else:
+            if conv.status != "pending":
+                await store.reset_conversation(conv.id)
+                resumed = True
+            todo.append((conv, 0))
+    await store.sync()
+
+    from scsafety_tui.providers.client import ModelClient, make_http_client
+    from scsafety_tui.providers.retry import RetryPolicy
+
+    all_targets = [*config.targets, *config.judge.targets, *([config.attacker] if config.attacker else [])]
+    http = make_http_client(config.run.http_transport, allowed_hosts=[t.host() for t in all_targets])
+    policy = RetryPolicy(attempts=config.run.retries, max_retry_after=config.run.max_retry_wait_s)
+
+    def client(t: TargetConfig) -> ModelClient:
+        return ModelClient(t, http, policy, t.api_key(config.source))
+
+    session_keys = [r["key"] for r in await queries.targets(store, session_id)]
+    clients = {k: client(config.target(k)) for k in session_keys}
+    judge = Judge(taxonomy, [client(t) for t in config.judge.targets] if config.judge.mode == "model"
+                  else [], retries=config.judge.retries)
+    attacker = Attacker(client(config.attacker)) if config.attacker else None
+    infos = [TargetInfo(k, clients[k].target.provider, clients[k].target.model, clients[k].target.base_url)
+             for k in session_keys]
+    runner = Runner(store=store, session_id=session_id, name=row["name"], items=items, clients=clients,
+                    judge=judge, rounds=config.run.rounds, emit=emit, attacker=attacker, target_infos=infos)
+    return SessionRun(session_id, runner, todo, done, resumed or retry_errors, [http])
+
+
+def _merge(stored: Config, given: Config | None) -> Config:
+    """The stored snapshot, with targets/judge taken from a given config when it names the same keys."""
+    if given is None:
+        return stored
+    by_key = {t.key: t for t in given.targets}
+    targets = tuple(by_key.get(t.key, t) for t in stored.targets)
+    missing = [t.key for t in stored.targets if t.key not in by_key]
+    if missing and given.targets:
+        raise ConfigError(f"{given.source}: targets: this session also needs {', '.join(missing)}")
+    judge = given.judge if given.judge.targets or given.judge.mode == "heuristic" else stored.judge
+    return replace(stored, targets=targets, judge=judge, run=replace(given.run, rounds=stored.run.rounds),
+                   attacker=given.attacker or stored.attacker, source=given.source)

@@ -1,0 +1,114 @@
+"""Headless runs: a Rich progress bar while the engine works, SC-Safety tables at the end.
+
+Ctrl+C cancels cleanly: finished conversations are stored, streaming turns are stored as cancelled, and
+the session is marked interrupted so `scsafety-tui resume` can finish it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from scsafety_tui import report
+from scsafety_tui.config import Config
+from scsafety_tui.engine.session import prepare
+from scsafety_tui.events import Event, SessionStarted
+from scsafety_tui.events import Progress as ProgressEvent
+from scsafety_tui.scoring import score_answers
+from scsafety_tui.store import queries
+from scsafety_tui.store.db import Store
+from scsafety_tui.taxonomy import parse_taxonomy
+
+EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 3, 130
+
+
+class ProgressView:
+    """Turns engine events into a progress bar; ignores the high-rate ones cheaply."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
+            TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
+            console=console, transient=False, refresh_per_second=8)
+        self.task = self.progress.add_task("conversations", total=None, rate="", extra="")
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, ProgressEvent):
+            elapsed = max(event.t, 1e-6)
+            self.progress.update(self.task, completed=event.done, total=event.total,
+                                 rate=f"{event.tokens / elapsed:,.0f} tok/s",
+                                 extra=f"retries {event.retries} · errors {event.errors}")
+        elif isinstance(event, SessionStarted):
+            self.progress.update(self.task, description=f"session {event.session_id}")
+
+
+async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, config: Config | None = None,
+                       retry_errors: bool = False, console: Console | None = None) -> int:
+    console = console or Console(stderr=False)
+    store = await Store.open(db)
+    try:
+        sid = await create(store)
+        view = ProgressView(console)
+        srun = await prepare(store, sid, view, config=config, retry_errors=retry_errors)
+        interrupted = False
+
+        def on_sigint() -> None:
+            nonlocal interrupted
+            interrupted = True
+            srun.runner.cancel()
+
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        loop.add_signal_handler(signal.SIGTERM, on_sigint)
+        try:
+            with view.progress:
+                await srun.run()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            loop.remove_signal_handler(signal.SIGTERM)
+        if interrupted:
+            await store.set_session_status(sid, "interrupted")
+        errors = await print_tables(store, sid, console)
+        if interrupted:
+            console.print(f"[yellow]Interrupted.[/] Finish it with: scsafety-tui resume {sid} --db {db}")
+            return EXIT_INTERRUPTED
+        console.print(f"Session [bold]{sid}[/] saved in {db}")
+        return EXIT_ERRORS if errors else EXIT_OK
+    finally:
+        await store.close()
+
+
+async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False) -> int:
+    """Print the session's tables; returns the number of errored conversations."""
+    row = await queries.session_row(store, sid)
+    taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
+    order = [r["key"] for r in await queries.targets(store, sid)]
+    rows = await queries.answer_rows(store, sid)
+    scores = score_answers(rows, human=human)
+    console.print(f"\n[bold]{row['name']}[/] (session {sid}, {row['status']})"
+                  + (" — human-adjusted" if human else ""))
+    for table in report.all_tables(scores, taxonomy, order):
+        console.print(report.rich_table(table))
+    errored = (await queries.status_counts(store, sid)).get("error", 0)
+    if errored:
+        console.print(f"[red]{errored} conversation(s) ended with an error[/]; rerun them with "
+                      f"`scsafety-tui resume {sid} --retry-errors`")
+    return errored
+
+
+def stdout_console() -> Console:
+    return Console(file=sys.stdout)

@@ -1,0 +1,267 @@
+"""One long-lived aiosqlite connection: open/migrate, and every write the engine makes.
+
+Writes run in an open transaction that is committed in groups: ``sync()`` commits everything written so
+far, and concurrent callers share one commit. Partial answers are written at most about once a second
+per turn, never per token.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from scsafety_tui.errors import InputError
+from scsafety_tui.questions import Item
+from scsafety_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+
+class StoreError(InputError):
+    """The database file cannot be used (corrupt, not SQLite, from a newer version)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    id: int
+    item_key: str
+    target_key: str
+    status: str
+    attempt: int
+
+
+def encode_timeline(chunks: list[tuple[float, str]]) -> str:
+    """[offset ms, length] per chunk, flattened: the text itself is the turn's content."""
+    flat: list[int] = []
+    for offset, text in chunks:
+        flat.append(round(offset * 1000))
+        flat.append(len(text))
+    return json.dumps(flat, separators=(",", ":"))
+
+
+def decode_timeline(raw: str | None, content: str) -> list[tuple[float, str]]:
+    if not raw:
+        return [(0.0, content)] if content else []
+    flat = json.loads(raw)
+    out, pos = [], 0
+    for i in range(0, len(flat), 2):
+        n = flat[i + 1]
+        out.append((flat[i] / 1000, content[pos:pos + n]))
+        pos += n
+    if pos < len(content):  # content longer than the timeline (never expected): keep every character
+        out.append((out[-1][0] if out else 0.0, content[pos:]))
+    return out
+
+
+class Store:
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._dirty = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Store:
+        p = str(path)
+        if p != ":memory:":
+            Path(p).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = await aiosqlite.connect(p)
+        except sqlite3.Error as e:
+            raise StoreError(f"{p}: cannot open database: {e}") from None
+        store = cls(conn, p)
+        try:
+            await store._setup()
+        except sqlite3.DatabaseError as e:
+            await conn.close()
+            raise StoreError(f"{p}: not a usable scsafety-tui database ({e})") from None
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _setup(self) -> None:
+        self.conn.row_factory = aiosqlite.Row
+        await self.conn.execute("PRAGMA journal_mode=WAL")
+        await self.conn.execute("PRAGMA synchronous=NORMAL")
+        await self.conn.execute("PRAGMA foreign_keys=ON")
+        await self.conn.execute("PRAGMA busy_timeout=5000")
+        check = (await self.fetchall("PRAGMA quick_check"))[0][0]
+        if check != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+        await self.migrate()
+
+    async def migrate(self, target: int = SCHEMA_VERSION) -> None:
+        version = (await self.fetchall("PRAGMA user_version"))[0][0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: database schema v{version} is newer than this build "
+                             f"(v{SCHEMA_VERSION}); upgrade scsafety-tui")
+        for step in range(version, target):
+            await self.conn.executescript(
+                f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
+
+    async def close(self) -> None:
+        await self.sync()
+        await self.conn.close()
+
+    async def sync(self) -> None:
+        """Commit everything written so far."""
+        if self._dirty:
+            self._dirty = False
+            await self.conn.commit()
+
+    async def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self._dirty = True
+        await (await self.conn.execute(sql, params)).close()
+
+    async def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
+        # One thread call that finishes the statement: a cursor left open on this shared connection
+        # would make another task's commit fail ("SQL statements in progress").
+        self._dirty = True
+        row = await self.conn.execute_insert(sql, params)
+        assert row is not None
+        return row[0]
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of a query, fetched in one thread call (same reason as _insert)."""
+        return list(await self.conn.execute_fetchall(sql, params))
+
+    # ------------------------------------------------------------ sessions
+
+    async def create_session(self, *, name: str, kind: str, config: dict[str, Any],
+                             taxonomy: dict[str, Any], fingerprint: str, targets: list[Any],
+                             items: list[Item]) -> int:
+        """A new session with its targets, frozen items and one pending conversation per pair."""
+        sid = await self._insert(
+            "INSERT INTO session (name, kind, created_at, config, taxonomy, bank_fingerprint)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (name, kind, time.time(), json.dumps(config, ensure_ascii=False),
+             json.dumps(taxonomy, ensure_ascii=False), fingerprint))
+        target_ids = []
+        for pos, t in enumerate(targets):
+            params = {"temperature": t.temperature, "max_tokens": t.max_tokens, **t.params}
+            target_ids.append(await self._insert(
+                "INSERT INTO target (session_id, position, key, provider, base_url, model, params)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (sid, pos, t.key, t.provider, t.base_url, t.model, json.dumps(params))))
+        await self.conn.executemany(
+            "INSERT INTO item (session_id, position, item_key, category, sub_dimension, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(sid, pos, it.id, it.category, it.sub_dimension, json.dumps(it.to_dict(), ensure_ascii=False))
+             for pos, it in enumerate(items)])
+        await self.conn.execute(
+            "INSERT INTO conversation (session_id, item_id, target_id)"
+            " SELECT ?, item.id, target.id FROM item, target"
+            " WHERE item.session_id = ? AND target.session_id = ?"
+            " ORDER BY item.position, target.position", (sid, sid, sid))
+        await self.conn.commit()
+        self._dirty = False
+        return sid
+
+    async def set_session_status(self, sid: int, status: str, finished: bool = False) -> None:
+        await self._write("UPDATE session SET status = ?, finished_at = ? WHERE id = ?",
+                          (status, time.time() if finished else None, sid))
+        await self.sync()
+
+    async def rename_session(self, sid: int, name: str) -> None:
+        await self._write("UPDATE session SET name = ? WHERE id = ?", (name, sid))
+        await self.sync()
+
+    async def delete_session(self, sid: int) -> None:
+        await self._write("DELETE FROM session WHERE id = ?", (sid,))
+        await self.sync()
+
+    # ------------------------------------------------------------ conversations and turns
+
+    async def conversations(self, sid: int) -> list[ConversationRow]:
+        sql = ("SELECT c.id, i.item_key, t.key, c.status, c.attempt FROM conversation c"
+               " JOIN item i ON i.id = c.item_id JOIN target t ON t.id = c.target_id"
+               " WHERE c.session_id = ? ORDER BY i.position, t.position")
+        return [ConversationRow(*row) for row in await self.fetchall(sql, (sid,))]
+
+    async def reset_conversation(self, conv_id: int) -> None:
+        """Forget an unfinished conversation's turns so it is redone from its start."""
+        await self._write("DELETE FROM turn WHERE conversation_id = ?", (conv_id,))
+        await self._write("UPDATE conversation SET status = 'pending', attempt = 0, error = NULL,"
+                          " started_at = NULL, finished_at = NULL WHERE id = ?", (conv_id,))
+
+    async def drop_stale_attempts(self, conv_id: int) -> None:
+        """Remove turns of a retry that never finished (a crash mid-retry)."""
+        await self._write("DELETE FROM turn WHERE conversation_id = ? AND attempt >"
+                          " (SELECT attempt FROM conversation WHERE id = ?)", (conv_id, conv_id))
+
+    async def start_conversation(self, conv_id: int, attempt: int) -> None:
+        """Mark running. A retry (attempt > stored) leaves the old attempt visible until it ends."""
+        await self._write("UPDATE conversation SET status = CASE WHEN attempt = ? THEN 'running'"
+                          " ELSE status END, started_at = coalesce(started_at, ?) WHERE id = ?",
+                          (attempt, time.time(), conv_id))
+
+    async def finish_conversation(self, conv_id: int, attempt: int, status: str,
+                                  error: str | None = None) -> None:
+        """Make `attempt` the visible one, drop older attempts, commit."""
+        await self._write("DELETE FROM turn WHERE conversation_id = ? AND attempt != ?", (conv_id, attempt))
+        await self._write("UPDATE conversation SET status = ?, attempt = ?, error = ?, finished_at = ?"
+                          " WHERE id = ?", (status, attempt, error, time.time(), conv_id))
+        await self.sync()
+
+    async def add_user_turn(self, conv_id: int, attempt: int, rnd: int, content: str,
+                            origin: str = "bank") -> int:
+        return await self._insert(
+            "INSERT INTO turn (conversation_id, attempt, round, role, content, origin, status, started_at,"
+            " finished_at) VALUES (?, ?, ?, 'user', ?, ?, 'done', ?, ?)",
+            (conv_id, attempt, rnd, content, origin, time.time(), time.time()))
+
+    async def start_answer(self, conv_id: int, attempt: int, rnd: int, started_at: float) -> int:
+        return await self._insert(
+            "INSERT INTO turn (conversation_id, attempt, round, role, status, started_at)"
+            " VALUES (?, ?, ?, 'assistant', 'streaming', ?)", (conv_id, attempt, rnd, started_at))
+
+    async def save_partials(self, rows: list[tuple[str, int]]) -> None:
+        """(content so far, turn id) of streaming turns, in one transaction."""
+        await self.conn.executemany("UPDATE turn SET content = ? WHERE id = ?", rows)
+        self._dirty = True
+        await self.sync()
+
+    async def finish_answer(self, turn_id: int, *, content: str, status: str,
+                            finish_reason: str | None = None, error_kind: str | None = None,
+                            error: str | None = None, started_at: float | None = None,
+                            first_token_at: float | None = None,
+                            finished_at: float | None = None, tokens_in: int | None = None,
+                            tokens_out: int | None = None,
+                            chunks: list[tuple[float, str]] | None = None) -> None:
+        await self._write(
+            "UPDATE turn SET content = ?, status = ?, finish_reason = ?, error_kind = ?, error = ?,"
+            " started_at = coalesce(?, started_at), first_token_at = ?, finished_at = ?, tokens_in = ?,"
+            " tokens_out = ?, timeline = ? WHERE id = ?",
+            (content, status, finish_reason, error_kind, error, started_at, first_token_at,
+             finished_at or time.time(), tokens_in, tokens_out,
+             encode_timeline(chunks) if chunks else None, turn_id))
+
+    async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str]) -> None:
+        now = time.time()
+        await self.conn.executemany(
+            "INSERT OR REPLACE INTO verdict (turn_id, judge, heuristic, score, reason, raw, error,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(turn_id, v.judge, int(v.heuristic), v.score, v.reason, raw, v.error, now)
+             for v, raw in zip(verdicts, raws, strict=True)])
+        self._dirty = True
+        await self.sync()
+
+    # ------------------------------------------------------------ labels
+
+    async def set_label(self, turn_id: int, score: int, author: str = "", note: str = "") -> None:
+        await self._write(
+            "INSERT INTO label (turn_id, score, author, note, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(turn_id) DO UPDATE SET score = excluded.score, author = excluded.author,"
+            " note = excluded.note, created_at = excluded.created_at",
+            (turn_id, score, author, note, time.time()))
+        await self.sync()
+
+    async def clear_label(self, turn_id: int) -> None:
+        await self._write("DELETE FROM label WHERE turn_id = ?", (turn_id,))
+        await self.sync()

@@ -1,0 +1,222 @@
+"""Read-only queries over the store: what the UI, reports and scoring see.
+
+Only the visible attempt of each conversation counts (``turn.attempt = conversation.attempt``): a retry
+in progress does not hide the error it is retrying until it has finished.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from scsafety_tui.questions import Item
+from scsafety_tui.scoring import AnswerRow
+from scsafety_tui.store.db import Store, StoreError, decode_timeline
+
+VISIBLE = "t.conversation_id = c.id AND t.attempt = c.attempt"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    id: int
+    name: str
+    kind: str
+    created_at: float
+    finished_at: float | None
+    status: str
+    targets: tuple[str, ...]
+    items: int
+    conversations: int
+    done: int
+    errors: int
+
+
+@dataclass(slots=True)
+class VerdictRow:
+    judge: str
+    score: int | None
+    reason: str
+    error: str | None
+    heuristic: bool
+    raw: str = ""
+
+
+@dataclass(slots=True)
+class TurnRow:
+    id: int
+    round: int
+    role: str
+    content: str
+    status: str
+    origin: str = "bank"
+    error_kind: str | None = None
+    error: str | None = None
+    finish_reason: str | None = None
+    started_at: float | None = None
+    first_token_at: float | None = None
+    finished_at: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    timeline: str | None = None
+    verdicts: list[VerdictRow] = field(default_factory=list)
+    label: tuple[int, str, str] | None = None  # (score, author, note)
+    verdict_at: float | None = None
+
+    def chunks(self) -> list[tuple[float, str]]:
+        return decode_timeline(self.timeline, self.content)
+
+
+@dataclass(slots=True)
+class Transcript:
+    conversation_id: int
+    item_id: str
+    target: str
+    status: str
+    error: str | None
+    started_at: float | None
+    finished_at: float | None
+    turns: list[TurnRow]
+
+
+async def _all(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    return await store.fetchall(sql, params)
+
+
+async def session_row(store: Store, sid: int) -> Any:
+    rows = await _all(store, "SELECT * FROM session WHERE id = ?", (sid,))
+    if not rows:
+        raise StoreError(f"{store.path}: no session {sid}")
+    return rows[0]
+
+
+async def resolve_session(store: Store, ref: str) -> int:
+    """A session by id, by exact name, or the newest whose name starts with ref; 'last' is the newest."""
+    if ref == "last":
+        rows = await _all(store, "SELECT id FROM session ORDER BY id DESC LIMIT 1")
+    elif ref.isdigit():
+        rows = await _all(store, "SELECT id FROM session WHERE id = ?", (int(ref),))
+    else:
+        rows = await _all(store, "SELECT id FROM session WHERE name = ? OR name LIKE ? ORDER BY"
+                                 " name = ? DESC, id DESC LIMIT 1", (ref, ref + "%", ref))
+    if not rows:
+        raise StoreError(f"{store.path}: no session matches {ref!r} (see `scsafety-tui sessions`)")
+    return rows[0][0]
+
+
+async def list_sessions(store: Store) -> list[SessionSummary]:
+    rows = await _all(store, """
+        SELECT s.id, s.name, s.kind, s.created_at, s.finished_at, s.status,
+          (SELECT group_concat(key, ',') FROM (SELECT key FROM target WHERE session_id = s.id
+                                               ORDER BY position)),
+          (SELECT count(*) FROM item WHERE session_id = s.id),
+          count(c.id), sum(c.status = 'done'), sum(c.status = 'error')
+        FROM session s LEFT JOIN conversation c ON c.session_id = s.id
+        GROUP BY s.id ORDER BY s.id DESC""")
+    return [SessionSummary(r[0], r[1], r[2], r[3], r[4], r[5], tuple((r[6] or "").split(",")) if r[6]
+                           else (), r[7], r[8], r[9] or 0, r[10] or 0) for r in rows]
+
+
+async def status_counts(store: Store, sid: int) -> dict[str, int]:
+    """Conversations of a session per status."""
+    rows = await _all(store, "SELECT status, count(*) FROM conversation WHERE session_id = ? GROUP BY status",
+                      (sid,))
+    return {r[0]: r[1] for r in rows}
+
+
+async def targets(store: Store, sid: int) -> list[Any]:
+    return await _all(store, "SELECT key, provider, base_url, model, params FROM target"
+                             " WHERE session_id = ? ORDER BY position", (sid,))
+
+
+async def items(store: Store, sid: int) -> list[Item]:
+    rows = await _all(store, "SELECT data FROM item WHERE session_id = ? ORDER BY position", (sid,))
+    return [Item.from_dict(json.loads(r[0])) for r in rows]
+
+
+async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
+    """Every assistant answer of the session with its judges' scores and human label."""
+    rows = await _all(store, f"""
+        SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status,
+               (SELECT group_concat(coalesce(v.score, 'x'), '') FROM verdict v WHERE v.turn_id = t.id),
+               l.score, t.id
+        FROM conversation c JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
+        JOIN turn t ON {VISIBLE} AND t.role = 'assistant'
+        LEFT JOIN label l ON l.turn_id = t.id
+        WHERE c.session_id = ? ORDER BY i.position, tg.position, t.round""", (sid,))
+    return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5],
+                      tuple(None if ch == "x" else int(ch) for ch in (r[6] or "")), r[7], r[8])
+            for r in rows]
+
+
+async def transcript(store: Store, sid: int, item_id: str, target: str) -> Transcript | None:
+    rows = await _all(store, """
+        SELECT c.id, c.status, c.error, c.started_at, c.finished_at FROM conversation c
+        JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
+        WHERE c.session_id = ? AND i.item_key = ? AND tg.key = ?""", (sid, item_id, target))
+    if not rows:
+        return None
+    cid, status, error, started, finished = rows[0]
+    turns = await turns_of(store, [cid])
+    return Transcript(cid, item_id, target, status, error, started, finished, turns.get(cid, []))
+
+
+async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]]:
+    """Visible turns (with verdicts and labels) of many conversations, in round order."""
+    if not conv_ids:
+        return {}
+    marks = ",".join("?" * len(conv_ids))
+    rows = await _all(store, f"""
+        SELECT t.conversation_id, t.id, t.round, t.role, t.content, t.status, t.origin, t.error_kind,
+               t.error, t.finish_reason, t.started_at, t.first_token_at, t.finished_at, t.tokens_in,
+               t.tokens_out, t.timeline, l.score, l.author, l.note
+        FROM conversation c JOIN turn t ON {VISIBLE} LEFT JOIN label l ON l.turn_id = t.id
+        WHERE c.id IN ({marks})
+        ORDER BY t.conversation_id, t.round, t.role = 'assistant'""", tuple(conv_ids))
+    out: dict[int, list[TurnRow]] = {}
+    by_id: dict[int, TurnRow] = {}
+    for r in rows:
+        turn = TurnRow(*r[1:16], label=(r[16], r[17], r[18]) if r[16] is not None else None)
+        out.setdefault(r[0], []).append(turn)
+        by_id[turn.id] = turn
+    if by_id:
+        vmarks = ",".join("?" * len(by_id))
+        for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at"
+                                   f" FROM verdict WHERE turn_id IN ({vmarks}) ORDER BY id", tuple(by_id)):
+            turn = by_id[v[0]]
+            turn.verdicts.append(VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6]))
+            turn.verdict_at = max(turn.verdict_at or 0.0, v[7])
+    return out
+
+
+async def conversation_ids(store: Store, sid: int) -> list[tuple[int, str, str]]:
+    """(conversation id, item id, target key) in item then target order."""
+    return [tuple(r) for r in await _all(store, """
+        SELECT c.id, i.item_key, tg.key FROM conversation c JOIN item i ON i.id = c.item_id
+        JOIN target tg ON tg.id = c.target_id WHERE c.session_id = ?
+        ORDER BY i.position, tg.position""", (sid,))]
+
+
+async def search(store: Store, text: str, limit: int = 200) -> list[tuple[int, str, str, int, str]]:
+    """Turns containing `text` (any script): (session id, item id, target, round, content).
+
+    FTS5's trigram index answers queries of 3+ characters; shorter ones (many Chinese words are two
+    characters) fall back to a LIKE scan.
+    """
+    text = text.strip()
+    if not text:
+        return []
+    base = """SELECT c.session_id, i.item_key, tg.key, t.round, t.content FROM turn t
+              JOIN conversation c ON {vis} JOIN item i ON i.id = c.item_id
+              JOIN target tg ON tg.id = c.target_id"""
+    base = base.format(vis=VISIBLE)
+    if len(text) >= 3:
+        phrase = '"' + text.replace('"', '""') + '"'
+        sql = base + " WHERE t.id IN (SELECT rowid FROM turn_fts WHERE turn_fts MATCH ?)"
+        params: tuple[Any, ...] = (phrase,)
+    else:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        sql = base + " WHERE t.content LIKE ? ESCAPE '\\'"
+        params = (f"%{escaped}%",)
+    sql += " ORDER BY c.session_id DESC, i.position LIMIT ?"
+    return [tuple(r) for r in await _all(store, sql, (*params, limit))]

@@ -1,0 +1,123 @@
+"""Re-emit a saved session as the engine's event stream, with its original timing.
+
+Each conversation's events are rebuilt from its rows in causal order (times made non-decreasing), then
+all conversations are merged by time, so the run screen's handlers serve live runs and replays alike.
+Long pauses (an interrupted session resumed later) are shortened to one second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from scsafety_tui.events import (ConversationFinished, ConversationStarted, Event, ItemInfo, Progress,
+                                 SessionFinished, SessionStarted, TargetInfo, TokenDelta, TurnCompleted,
+                                 TurnFailed, TurnStarted, Verdict, VerdictReady)
+from scsafety_tui.scoring import median_score
+from scsafety_tui.store import queries
+from scsafety_tui.store.db import Store
+
+MAX_GAP_S = 1.0
+Timed = tuple[float, Event]
+
+
+def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queries.TurnRow]) -> list[Timed]:
+    out: list[Timed] = []
+    if conv["started_at"] is None:
+        return out
+    out.append((conv["started_at"], ConversationStarted(item_id, target)))
+    for turn in turns:
+        if turn.role == "user":
+            out.append((turn.started_at or 0.0, TurnStarted(item_id, target, turn.round, turn.content)))
+            continue
+        if turn.status == "cancelled":
+            continue
+        start = turn.started_at or 0.0
+        if turn.status == "done":
+            out.extend((start + off, TokenDelta(item_id, target, turn.round, text)) for off, text in turn.chunks())
+            out.append((turn.finished_at or start, TurnCompleted(
+                item_id, target, turn.round, turn.content, turn.finish_reason, turn.tokens_in, turn.tokens_out)))
+        elif turn.status in ("error", "blocked"):
+            out.append((turn.finished_at or start, TurnFailed(
+                item_id, target, turn.round, turn.error_kind or "error", turn.error or "", turn.content)))
+        if turn.verdicts:
+            verdicts = tuple(Verdict(v.judge, v.score, v.reason, v.error, v.heuristic) for v in turn.verdicts)
+            out.append((turn.verdict_at or turn.finished_at or start, VerdictReady(
+                item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
+    if conv["status"] in ("done", "error", "cancelled") and conv["finished_at"]:
+        out.append((conv["finished_at"], ConversationFinished(item_id, target, conv["status"])))
+    last = 0.0
+    for i, (t, e) in enumerate(out):  # causal order wins over clock skew
+        last = max(last, t)
+        out[i] = (last, e)
+    return out
+
+
+async def session_events(store: Store, sid: int) -> list[Timed]:
+    """Every event of the session with its offset in seconds from the session's first event."""
+    row = await queries.session_row(store, sid)
+    targets = await queries.targets(store, sid)
+    items = await queries.items(store, sid)
+    judges = _judges(json.loads(row["config"]))
+    convs = await store.fetchall(
+        "SELECT c.id, i.item_key, tg.key, c.status, c.started_at, c.finished_at FROM conversation c"
+        " JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id WHERE c.session_id = ?"
+        " ORDER BY i.position, tg.position", (sid,))
+    turns = await queries.turns_of(store, [c["id"] for c in convs])
+    streams = [_conversation_events(c["item_key"], c["key"], c, turns.get(c["id"], [])) for c in convs]
+    merged = list(heapq.merge(*([(t, n, k, e) for k, (t, e) in enumerate(s)] for n, s in enumerate(streams))))
+    total = len(convs)
+    start = merged[0][0] if merged else row["created_at"]
+    timed: list[Timed] = [(0.0, SessionStarted(
+        sid, row["name"], tuple(TargetInfo(t["key"], t["provider"], t["model"], t["base_url"]) for t in targets),
+        tuple(ItemInfo(i.id, i.category, i.sub_dimension, i.turns) for i in items), judges))]
+    clock, prev, done, tokens, errors = 0.0, start, 0, 0, 0
+    for t, _, _, event in merged:
+        clock += min(t - prev, MAX_GAP_S)
+        prev = t
+        timed.append((clock, event))
+        if isinstance(event, TokenDelta):
+            tokens += 1
+        elif isinstance(event, ConversationFinished):
+            done += 1
+            errors += event.status == "error"
+            timed.append((clock, Progress(done, total, tokens, 0, errors)))
+    timed.append((clock, SessionFinished(sid, row["status"])))
+    return timed
+
+
+def _judges(config: dict[str, Any]) -> tuple[str, ...]:
+    judge = config.get("judge", {})
+    if judge.get("mode") == "model":
+        return tuple(t["key"] for t in judge.get("targets", []))
+    return ("heuristic",)
+
+
+def _stamp(event: Event, t: float) -> Event:
+    object.__setattr__(event, "t", t)
+    return event
+
+
+async def replay(store: Store, sid: int, speed: float | None = 1.0) -> AsyncIterator[Event]:
+    """Yield the session's events; speed None or 0 means instantly, 2.0 twice as fast."""
+    timed = await session_events(store, sid)
+    async for event in pace(timed, speed):
+        yield event
+
+
+async def pace(timed: list[Timed], speed: float | None) -> AsyncIterator[Event]:
+    begin = time.monotonic()
+    for t, event in timed:
+        if speed:
+            wait = t / speed - (time.monotonic() - begin)
+            if wait > 0.001:
+                await asyncio.sleep(wait)
+        yield _stamp(event, t)
+
+
+def events_only(timed: list[Timed]) -> Iterator[Event]:
+    return (e for _, e in timed)

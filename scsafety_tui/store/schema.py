@@ -1,0 +1,118 @@
+"""The SQLite schema as numbered migrations on ``PRAGMA user_version``.
+
+Each step moves the database up by one version inside one transaction; a database from a newer build is
+refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: DESIGN.md §4's tables.
+    """
+    CREATE TABLE session (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('run', 'spot')),
+        created_at REAL NOT NULL,
+        finished_at REAL,
+        status TEXT NOT NULL DEFAULT 'running',
+        config TEXT NOT NULL DEFAULT '{}',
+        taxonomy TEXT NOT NULL DEFAULT '{}',
+        bank_fingerprint TEXT NOT NULL DEFAULT '',
+        notes TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE target (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        model TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (session_id, key)
+    );
+    CREATE TABLE item (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        item_key TEXT NOT NULL,
+        category TEXT NOT NULL,
+        sub_dimension TEXT NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (session_id, item_key)
+    );
+    CREATE TABLE conversation (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+        item_id INTEGER NOT NULL REFERENCES item(id) ON DELETE CASCADE,
+        target_id INTEGER NOT NULL REFERENCES target(id) ON DELETE CASCADE,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempt INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        started_at REAL,
+        finished_at REAL,
+        UNIQUE (item_id, target_id)
+    );
+    CREATE INDEX conversation_session ON conversation(session_id, status);
+    CREATE TABLE turn (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversation(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        round INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL DEFAULT '',
+        origin TEXT NOT NULL DEFAULT 'bank',
+        status TEXT NOT NULL DEFAULT 'done',
+        error_kind TEXT,
+        error TEXT,
+        finish_reason TEXT,
+        started_at REAL,
+        first_token_at REAL,
+        finished_at REAL,
+        tokens_in INTEGER,
+        tokens_out INTEGER,
+        timeline TEXT,
+        UNIQUE (conversation_id, attempt, round, role)
+    );
+    CREATE TABLE verdict (
+        id INTEGER PRIMARY KEY,
+        turn_id INTEGER NOT NULL REFERENCES turn(id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        heuristic INTEGER NOT NULL DEFAULT 0,
+        score INTEGER CHECK (score IN (0, 1, 2)),
+        reason TEXT NOT NULL DEFAULT '',
+        raw TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (turn_id, judge)
+    );
+    CREATE TABLE label (
+        id INTEGER PRIMARY KEY,
+        turn_id INTEGER NOT NULL UNIQUE REFERENCES turn(id) ON DELETE CASCADE,
+        score INTEGER NOT NULL CHECK (score IN (0, 1, 2)),
+        author TEXT NOT NULL DEFAULT '',
+        note TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL
+    );
+    """,
+    # 2: substring search over Chinese text. FTS5's trigram tokenizer needs no word breaks; queries of
+    # fewer than 3 characters fall back to a LIKE scan (see queries.search).
+    """
+    CREATE VIRTUAL TABLE turn_fts USING fts5(content, content='turn', content_rowid='id',
+                                              tokenize='trigram');
+    CREATE TRIGGER turn_fts_done AFTER UPDATE OF status ON turn
+        WHEN new.status != 'streaming' AND old.status = 'streaming' BEGIN
+        INSERT INTO turn_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER turn_fts_insert AFTER INSERT ON turn WHEN new.status != 'streaming' BEGIN
+        INSERT INTO turn_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER turn_fts_delete AFTER DELETE ON turn WHEN old.status != 'streaming' BEGIN
+        INSERT INTO turn_fts(turn_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    END;
+    INSERT INTO turn_fts(rowid, content) SELECT id, content FROM turn WHERE status != 'streaming';
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
