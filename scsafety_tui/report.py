@@ -75,13 +75,14 @@ def all_tables(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Seque
 
 def rich_table(data: TableData):  # -> rich.table.Table (imported lazily: keeps --help fast)
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
     table = Table(title=data.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                   pad_edge=False)
     for i, h in enumerate(data.header):
-        # Numbers are never cut: their column is at least as wide as its longest value.
-        width = max([len(r[i]) for r in data.rows] + [1]) if i else None
+        # Values are never cut: their column is at least as wide as its longest value.
+        width = max([cell_len(r[i]) for r in data.rows] + [1])
         table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True, min_width=width)
     for row in data.rows:
         table.add_row(*row)

@@ -56,3 +56,12 @@ async def demo_url():
         yield url
     finally:
         await server.stop()
+
+
+@pytest.fixture
+def demo_thread_url():
+    """A demo server in a background thread, for synchronous tests that call the CLI (its own loop)."""
+    from scsafety_tui.demo import DemoServerThread
+
+    with DemoServerThread(first_token_delay=0.0, token_delay=0.0) as server:
+        yield server.url

@@ -9,8 +9,17 @@ from collections import defaultdict
 from engine_helpers import bank, config_for, run_session, with_target
 
 from scsafety_tui.engine.session import create_session, prepare
-from scsafety_tui.events import (ConversationFinished, ConversationStarted, SessionFinished, SessionStarted,
-                                 TokenDelta, TurnCompleted, TurnFailed, TurnStarted, VerdictReady)
+from scsafety_tui.events import (
+    ConversationFinished,
+    ConversationStarted,
+    SessionFinished,
+    SessionStarted,
+    TokenDelta,
+    TurnCompleted,
+    TurnFailed,
+    TurnStarted,
+    VerdictReady,
+)
 from scsafety_tui.store.db import Store
 
 
@@ -24,7 +33,7 @@ def per_conversation(events):
 
 async def test_event_order_per_conversation(demo_url, db_file):
     items = bank(4)
-    sid, status, events = await run_session(db_file, config_for(demo_url), items)
+    _sid, status, events = await run_session(db_file, config_for(demo_url), items)
     assert status == "done"
     assert isinstance(events[0], SessionStarted) and isinstance(events[-1], SessionFinished)
     convs = per_conversation(events)
@@ -46,7 +55,7 @@ async def test_event_order_per_conversation(demo_url, db_file):
 
 async def test_store_holds_what_was_streamed(demo_url, db_file):
     items = bank(2)
-    sid, _, events = await run_session(db_file, config_for(demo_url, ("demo-pushover",)), items)
+    _sid, _, events = await run_session(db_file, config_for(demo_url, ("demo-pushover",)), items)
     completed = {(e.item_id, e.round): e.text for e in events if isinstance(e, TurnCompleted)}
     verdicts = {(e.item_id, e.round): e.score for e in events if isinstance(e, VerdictReady)}
     con = sqlite3.connect(db_file)
@@ -73,7 +82,7 @@ async def test_faults_end_as_retries_or_stored_errors(demo_url, db_file):
                        ("down", "demo-guardian+auth"), ("filtered", "demo-guardian+filter")]:
         config = with_target(config, key, demo_url, model)
     items = bank(2)
-    sid, status, events = await run_session(db_file, config, items)
+    _sid, status, events = await run_session(db_file, config, items)
     assert status == "done"
     finished = {(e.item_id, e.target): e.status for e in events if isinstance(e, ConversationFinished)}
     assert len(finished) == 2 * 7
@@ -105,7 +114,7 @@ async def test_unparseable_judge_output_is_a_stored_judge_error(demo_url, db_fil
     config = config_for(demo_url, ("demo-guardian",))
     config = replace(config, judge=JudgeConfig("model", (demo_target("bad-judge", demo_url,
                                                                     "demo-judge+badjudge"),), retries=1))
-    sid, status, events = await run_session(db_file, config, bank(1))
+    _sid, _status, events = await run_session(db_file, config, bank(1))
     verdicts = [e for e in events if isinstance(e, VerdictReady)]
     assert len(verdicts) == 2 and all(v.score is None for v in verdicts)
     assert all("unparseable" in v.verdicts[0].error for v in verdicts)

@@ -116,11 +116,12 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_demo_server(args: argparse.Namespace) -> int:
-    from scsafety_tui.demo.server import run_forever
+    from scsafety_tui.demo import run_forever
     from scsafety_tui.demo_profile import SPEEDS
 
     first, per_token = SPEEDS[args.speed]
-    run_forever(args.port, first_token_delay=first, token_delay=per_token)
+    run_forever(args.port, first_token_delay=first, token_delay=per_token,
+                announce=lambda line: print(line, flush=True))
     return 0
 
 

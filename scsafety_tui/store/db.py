@@ -119,6 +119,10 @@ class Store:
         self._dirty = True
         await (await self.conn.execute(sql, params)).close()
 
+    async def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._dirty = True
+        await (await self.conn.executemany(sql, rows)).close()
+
     async def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
         # One thread call that finishes the statement: a cursor left open on this shared connection
         # would make another task's commit fail ("SQL statements in progress").
@@ -149,7 +153,7 @@ class Store:
                 "INSERT INTO target (session_id, position, key, provider, base_url, model, params)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (sid, pos, t.key, t.provider, t.base_url, t.model, json.dumps(params))))
-        await self.conn.executemany(
+        await self._write_many(
             "INSERT INTO item (session_id, position, item_key, category, sub_dimension, data)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(sid, pos, it.id, it.category, it.sub_dimension, json.dumps(it.to_dict(), ensure_ascii=False))
@@ -223,8 +227,8 @@ class Store:
 
     async def save_partials(self, rows: list[tuple[str, int]]) -> None:
         """(content so far, turn id) of streaming turns, in one transaction."""
-        await self.conn.executemany("UPDATE turn SET content = ? WHERE id = ?", rows)
-        self._dirty = True
+        for row in rows:
+            await self._write("UPDATE turn SET content = ? WHERE id = ?", row)
         await self.sync()
 
     async def finish_answer(self, turn_id: int, *, content: str, status: str,
@@ -244,12 +248,13 @@ class Store:
 
     async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str]) -> None:
         now = time.time()
-        await self.conn.executemany(
-            "INSERT OR REPLACE INTO verdict (turn_id, judge, heuristic, score, reason, raw, error,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(turn_id, v.judge, int(v.heuristic), v.score, v.reason, raw, v.error, now)
-             for v, raw in zip(verdicts, raws, strict=True)])
-        self._dirty = True
+        # One statement per call: executemany's open cursor on this shared connection raced with other
+        # tasks' statements ("bad parameter or other API misuse").
+        for v, raw in zip(verdicts, raws, strict=True):
+            await self._write(
+                "INSERT OR REPLACE INTO verdict (turn_id, judge, heuristic, score, reason, raw, error,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (turn_id, v.judge, int(v.heuristic), v.score, v.reason, raw, v.error, now))
         await self.sync()
 
     # ------------------------------------------------------------ labels

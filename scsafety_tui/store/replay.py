@@ -1,6 +1,6 @@
 """Re-emit a saved session as the engine's event stream, with its original timing.
 
-Each conversation's events are rebuilt from its rows in causal order (times made non-decreasing), then
+Each conversation's events are rebuilt from its rows and ordered by their stored times, then
 all conversations are merged by time, so the run screen's handlers serve live runs and replays alike.
 Long pauses (an interrupted session resumed later) are shortened to one second.
 """
@@ -14,9 +14,22 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from scsafety_tui.events import (ConversationFinished, ConversationStarted, Event, ItemInfo, Progress,
-                                 SessionFinished, SessionStarted, TargetInfo, TokenDelta, TurnCompleted,
-                                 TurnFailed, TurnStarted, Verdict, VerdictReady)
+from scsafety_tui.events import (
+    ConversationFinished,
+    ConversationStarted,
+    Event,
+    ItemInfo,
+    Progress,
+    SessionFinished,
+    SessionStarted,
+    TargetInfo,
+    TokenDelta,
+    TurnCompleted,
+    TurnFailed,
+    TurnStarted,
+    Verdict,
+    VerdictReady,
+)
 from scsafety_tui.scoring import median_score
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
@@ -38,8 +51,11 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
             continue
         start = turn.started_at or 0.0
         if turn.status == "done":
-            out.extend((start + off, TokenDelta(item_id, target, turn.round, text)) for off, text in turn.chunks())
-            out.append((turn.finished_at or start, TurnCompleted(
+            end = turn.finished_at or start
+            # Offsets are kept to the millisecond: clamp so no chunk lands after its turn ended.
+            out.extend((min(start + off, end), TokenDelta(item_id, target, turn.round, text))
+                       for off, text in turn.chunks())
+            out.append((end, TurnCompleted(
                 item_id, target, turn.round, turn.content, turn.finish_reason, turn.tokens_in, turn.tokens_out)))
         elif turn.status in ("error", "blocked"):
             out.append((turn.finished_at or start, TurnFailed(
@@ -50,10 +66,9 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
                 item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
     if conv["status"] in ("done", "error", "cancelled") and conv["finished_at"]:
         out.append((conv["finished_at"], ConversationFinished(item_id, target, conv["status"])))
-    last = 0.0
-    for i, (t, e) in enumerate(out):  # causal order wins over clock skew
-        last = max(last, t)
-        out[i] = (last, e)
+    # Rounds overlap (round 1 is judged while round 2 streams): order by time; stable, so events
+    # stamped alike keep their causal order.
+    out.sort(key=lambda te: te[0])
     return out
 
 
