@@ -22,3 +22,23 @@ def demo_config(url: str, *, banks: tuple[str, ...] = (), limit: int = 0, concur
         run=RunConfig(banks=banks, limit=limit, retries=3, max_retry_wait_s=5.0),
         source="demo",
     )
+
+
+def is_demo(config: Config) -> bool:
+    """A config whose every model is a demo persona on loopback (a demo session's snapshot)."""
+    from urllib.parse import urlsplit
+
+    from scsafety_tui.demo.personas import ALL_MODELS
+
+    targets = [*config.targets, *config.judge.targets]
+    return bool(targets) and all(urlsplit(t.base_url).hostname == "127.0.0.1"
+                                 and t.model.split("+")[0] in ALL_MODELS for t in targets)
+
+
+def rebase(config: Config, url: str) -> Config:
+    """The same demo config pointed at a demo server started anew (its port changes every time)."""
+    from dataclasses import replace
+
+    return replace(config, targets=tuple(replace(t, base_url=url) for t in config.targets),
+                   judge=replace(config.judge, targets=tuple(replace(t, base_url=url)
+                                                              for t in config.judge.targets)))

@@ -101,18 +101,43 @@ async def _demo_headless(args: argparse.Namespace, db: str, first: float, per_to
 
 def cmd_resume(args: argparse.Namespace) -> int:
     config = load_user_config(args, required=bool(args.config))
-    db = db_path(args, config)
+    return asyncio.run(_resume(args, db_path(args, config), config))
+
+
+async def _resume(args: argparse.Namespace, db: str, config: Config | None) -> int:
+    """Resume from the stored snapshot; a demo session gets a fresh demo server (its port changed)."""
+    import json
+
+    from scsafety_tui.config import parse_config
+    from scsafety_tui.demo_profile import is_demo, rebase
     from scsafety_tui.headless import run_headless
     from scsafety_tui.store import queries
+    from scsafety_tui.store.db import Store
 
-    async def find(store) -> int:
+    store = await Store.open(db)
+    try:
         sid = await queries.resolve_session(store, args.session)
         row = await queries.session_row(store, sid)
-        if row["status"] == "done" and not args.retry_errors:
-            raise InputError(f"session {sid} is already finished; use --retry-errors to rerun its errors")
+    finally:
+        await store.close()
+    if row["status"] == "done" and not args.retry_errors:
+        raise InputError(f"session {sid} is already finished; use --retry-errors to rerun its errors")
+    stored = parse_config(json.loads(row["config"]), f"session {sid}")
+    server = None
+    if config is None and is_demo(stored):
+        from scsafety_tui.demo.server import DemoServer
+
+        server = DemoServer(first_token_delay=0.02, token_delay=0.002)
+        config = rebase(stored, await server.start())
+
+    async def find(_store: Store) -> int:
         return sid
 
-    return asyncio.run(run_headless(db, find, config=config, retry_errors=args.retry_errors))
+    try:
+        return await run_headless(db, find, config=config, retry_errors=args.retry_errors)
+    finally:
+        if server is not None:
+            await server.stop()
 
 
 def cmd_demo_server(args: argparse.Namespace) -> int:
