@@ -1,0 +1,249 @@
+"""Loopback demo server: OpenAI-compatible (and a small Anthropic) chat API over scripted personas.
+
+Binds 127.0.0.1 only. Runs inside the caller's event loop (see launch.py for a thread or the foreground).
+Per request, ``x-demo-first-token-delay`` / ``x-demo-token-delay`` override the delays, ``x-demo-chunks: N``
+stretches or trims the answer to exactly N chunks (for benchmarks), and faults.py lists the test knobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from scsafety_tui.demo.faults import (
+    ERROR_KNOBS,
+    AttemptCounter,
+    UnknownKnob,
+    active,
+    header_knobs,
+    parse_knobs,
+    split_model,
+)
+from scsafety_tui.demo.personas import ALL_MODELS, answer, conversation_rng, split_chunks
+from scsafety_tui.demo.protocol import (
+    Reject,
+    conversation,
+    dumps,
+    error_response,
+    number,
+    stretch,
+    wants_usage,
+)
+from scsafety_tui.demo.wire import AnthropicWire, OpenAIWire, Wire, usage_counts
+
+_SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
+SLOW_FIRST_TOKEN = 5.0
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Everything one response will do, decided before the first byte goes out."""
+
+    model: str
+    faults: frozenset[str]
+    chunks: list[str]
+    tokens_in: int
+    first_delay: float
+    token_delay: float
+
+    @property
+    def trip(self) -> int:
+        """The chunk index where a mid-stream fault strikes."""
+        return min(3, len(self.chunks) // 2)
+
+
+class DemoServer:
+    def __init__(self, port: int = 0, *, first_token_delay: float = 0.3, token_delay: float = 0.03,
+                 seed: int = 0) -> None:
+        self.port = port
+        self.first_token_delay = first_token_delay
+        self.token_delay = token_delay
+        self.seed = seed
+        self.url = ""
+        self.requests = 0
+        """Chat requests received (both protocols)."""
+        self.disconnects = 0
+        """Responses abandoned by the client before they were complete."""
+        self.client_gone = asyncio.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        """Chat responses being served now, and the most at once (to check clients' concurrency caps)."""
+        self.last_request: dict[str, Any] = {}
+        """Path, headers and JSON body of the latest chat request, for tests of what clients send."""
+        self._attempts = AttemptCounter()
+        self._runner: web.AppRunner | None = None
+        self._stopping = False
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/messages", self._anthropic)
+        # handler_cancellation: a client that leaves cancels its handler, which is how disconnects are seen
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+        return self.url
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> DemoServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ handlers
+
+    async def _models(self, request: web.Request) -> web.Response:
+        data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "scsafety-demo"} for m in ALL_MODELS]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "openai")
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve(request, "anthropic")
+
+    async def _serve(self, request: web.Request, protocol: str) -> web.StreamResponse:
+        self.requests += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._respond(request, protocol)
+        finally:
+            self.in_flight -= 1
+
+    async def _respond(self, request: web.Request, protocol: str) -> web.StreamResponse:
+        wire_cls = OpenAIWire if protocol == "openai" else AnthropicWire
+        try:
+            body, plan = await self._plan(request, protocol)
+            wire: Wire = (OpenAIWire(plan.model, wants_usage(body, plan.faults)) if protocol == "openai"
+                          else AnthropicWire(plan.model))
+        except Reject as r:
+            return error_response(wire_cls, r)
+        try:
+            if body.get("stream"):
+                return await self._stream(request, plan, wire)
+            return await self._complete(request, plan, wire_cls)
+        except asyncio.CancelledError:
+            self._client_left()
+            raise
+
+    async def _plan(self, request: web.Request, protocol: str) -> tuple[dict[str, Any], _Plan]:
+        try:
+            body = await request.json()
+        except ValueError:
+            raise Reject("bad-request", "The request body is not valid JSON.") from None
+        self.last_request = {"path": request.path, "headers": dict(request.headers), "body": body}
+        model, messages = body.get("model") if isinstance(body, dict) else None, conversation(body, protocol)
+        if not isinstance(model, str) or messages is None:
+            raise Reject("bad-request", "'model' and a non-empty 'messages' array are required.")
+        base, specs = split_model(model)
+        if base not in ALL_MODELS:
+            raise Reject("not-found", f"The model `{model}` does not exist or you do not have access to it.")
+        try:
+            knobs = parse_knobs(specs + header_knobs(request.headers.get("x-demo-fault")))
+        except UnknownKnob as e:
+            raise Reject("bad-request", str(e)) from None
+        faults = active(knobs, self._attempts.next(model, messages))
+        if "no-stream-options" in faults and "stream_options" in body:
+            raise Reject("no-stream-options")
+        for kind in ERROR_KNOBS:
+            if kind in faults:
+                raise Reject(kind)
+        text = answer(base, messages, self.seed, bad_judge="badjudge" in faults)
+        chunks = stretch(split_chunks(text, conversation_rng(model, messages, self.seed)),
+                          number(request, "x-demo-chunks", 0))
+        first = number(request, "x-demo-first-token-delay", self.first_token_delay)
+        if "slow" in faults:
+            first = max(first, SLOW_FIRST_TOKEN)
+        tokens_in, _ = usage_counts(messages, len(chunks))
+        return body, _Plan(model, faults, chunks, tokens_in, first,
+                           number(request, "x-demo-token-delay", self.token_delay))
+
+    async def _stream(self, request: web.Request, plan: _Plan, wire: Wire) -> web.StreamResponse:
+        resp = web.StreamResponse(headers=_SSE_HEADERS)
+        await resp.prepare(request)
+        try:
+            await self._script(request, resp, plan, wire)
+        except ConnectionError:  # the client left between two writes
+            self._client_left()
+        return resp
+
+    async def _script(self, request: web.Request, resp: web.StreamResponse, plan: _Plan, wire: Wire) -> None:
+        if "hang" in plan.faults:
+            await asyncio.get_running_loop().create_future()  # ends when the client or the server goes
+        await _pause(plan.first_delay)
+        await resp.write(wire.start(plan.tokens_in))
+        if "reasoning" in plan.faults:
+            for word in ("Thinking", " about", " safety", "…"):
+                await resp.write(wire.thinking(word))
+        if "empty" in plan.faults:
+            await resp.write(wire.end(plan.tokens_in, 0))
+            return
+        for i, chunk in enumerate(plan.chunks):
+            if i == plan.trip and await _trip(request, resp, plan, wire):
+                return
+            if i:
+                await _pause(plan.token_delay)
+            await resp.write(wire.delta(chunk))
+        n = len(plan.chunks)
+        await resp.write(wire.finish("stop", n) + wire.end(plan.tokens_in, n))
+
+    async def _complete(self, request: web.Request, plan: _Plan, wire_cls: type[Wire]) -> web.StreamResponse:
+        if "hang" in plan.faults:
+            await asyncio.get_running_loop().create_future()
+        await _pause(plan.first_delay + plan.token_delay * max(0, len(plan.chunks) - 1))
+        if "cut" in plan.faults and request.transport is not None:
+            request.transport.close()
+            return web.Response()
+        if "malformed" in plan.faults:
+            return web.Response(text="{not json", content_type="application/json")
+        chunks, finish = plan.chunks, "stop"
+        if "filter" in plan.faults:
+            chunks, finish = chunks[: plan.trip], "content_filter"
+        if "empty" in plan.faults:
+            chunks, finish = [], None
+        body = wire_cls.completion(plan.model, "".join(chunks), finish, plan.tokens_in, len(chunks))
+        return web.json_response(body, dumps=dumps)
+
+    def _client_left(self) -> None:
+        if not self._stopping:
+            self.disconnects += 1
+            self.client_gone.set()
+
+
+async def _trip(request: web.Request, resp: web.StreamResponse, plan: _Plan, wire: Wire) -> bool:
+    """Apply a mid-stream fault; True when the response ends here."""
+    faults = plan.faults
+    if "cut" in faults and request.transport is not None:
+        request.transport.close()  # flushes what was written, then drops the connection: no chunked end
+        return True
+    if "eof" in faults:
+        return True  # the handler returns; aiohttp ends the body cleanly, with no finish and no [DONE]
+    if "stream-error" in faults:
+        await resp.write(wire.stream_error())
+        return True
+    if "filter" in faults:
+        await resp.write(wire.finish("content_filter", plan.trip) + wire.end(plan.tokens_in, plan.trip))
+        return True
+    if "malformed" in faults:
+        await resp.write(b"data: {not json\n\n")
+    return False
+
+
+async def _pause(seconds: float) -> None:
+    if seconds > 0:
+        await asyncio.sleep(seconds)

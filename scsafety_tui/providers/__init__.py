@@ -1,0 +1,40 @@
+"""Chat providers: one module per wire protocol, one error tree (base.py), one retry policy (retry.py)."""
+
+from scsafety_tui.providers.base import (
+    AuthError,
+    BadRequest,
+    ChatProvider,
+    Completion,
+    ContentFiltered,
+    DeltaCallback,
+    HostNotAllowed,
+    MalformedStream,
+    Message,
+    ProviderError,
+    RateLimited,
+    TransientError,
+)
+from scsafety_tui.providers.client import ModelClient, allowed_hosts_of, make_http_client, make_provider
+from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
+
+__all__ = [
+    "AuthError",
+    "BadRequest",
+    "ChatProvider",
+    "Completion",
+    "ContentFiltered",
+    "DeltaCallback",
+    "HostNotAllowed",
+    "MalformedStream",
+    "Message",
+    "ModelClient",
+    "ProviderError",
+    "RateLimited",
+    "RateLimiter",
+    "RetryInfo",
+    "RetryPolicy",
+    "TransientError",
+    "allowed_hosts_of",
+    "make_http_client",
+    "make_provider",
+]

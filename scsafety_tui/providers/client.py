@@ -1,0 +1,110 @@
+"""The run's HTTP client, and ModelClient: a provider with its limits and the retry policy."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import urlsplit
+
+import httpx
+from httpx_aiohttp import HttpxAiohttpClient
+
+from scsafety_tui.config import TargetConfig
+from scsafety_tui.providers.anthropic import AnthropicProvider
+from scsafety_tui.providers.base import (
+    CONNECT_TIMEOUT,
+    ChatProvider,
+    Completion,
+    DeltaCallback,
+    HostNotAllowed,
+    Message,
+)
+from scsafety_tui.providers.openai_compat import OpenAICompatProvider
+from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
+
+_PROVIDERS: dict[str, type[ChatProvider]] = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
+
+
+def make_provider(target: TargetConfig, http: httpx.AsyncClient, api_key: str | None) -> ChatProvider:
+    try:
+        cls = _PROVIDERS[target.provider]
+    except KeyError:
+        raise ValueError(f"unknown provider {target.provider!r} (have: {', '.join(_PROVIDERS)})") from None
+    return cls(target, http, api_key)
+
+
+def allowed_hosts_of(targets: Iterable[TargetConfig]) -> set[str]:
+    """The hosts (host:port as written) a set of targets may reach."""
+    return {t.host() for t in targets}
+
+
+def _host_check(allowed_hosts: Iterable[str]) -> Callable[[httpx.Request], object]:
+    """A request hook refusing any host not named: entries are "host" (any port) or "host:port"."""
+    names: set[str] = set()
+    for entry in allowed_hosts:
+        entry = entry.strip().lower()
+        parts = urlsplit(entry if "//" in entry else f"//{entry}")
+        if parts.hostname:
+            names.add(f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname)
+
+    async def check(request: httpx.Request) -> None:
+        url = request.url
+        host = url.host.lower()
+        if host in names or f"{host}:{url.port or _default_port(url.scheme)}" in names:
+            return
+        raise HostNotAllowed(f"refused to contact {url.scheme}://{url.netloc.decode()}: "
+                             "not a host named in the config")
+
+    return check
+
+
+def _default_port(scheme: str) -> int:
+    return 443 if scheme == "https" else 80
+
+
+def make_http_client(transport: str = "aiohttp", *, allowed_hosts: Iterable[str], read_timeout: float = 120.0,
+                     max_connections: int = 256) -> httpx.AsyncClient:
+    """One client per run. Providers pass their target's timeouts per request; these are the defaults.
+
+    trust_env is off: proxies and .netrc from the environment would reach hosts the config did not name.
+    """
+    kwargs = dict(
+        timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        event_hooks={"request": [_host_check(allowed_hosts)]},
+        follow_redirects=False,
+        trust_env=False,
+    )
+    if transport == "aiohttp":
+        return HttpxAiohttpClient(**kwargs)  # type: ignore[arg-type]
+    if transport == "httpx":
+        return httpx.AsyncClient(**kwargs)  # type: ignore[arg-type]
+    raise ValueError(f"unknown HTTP transport {transport!r} (expected 'aiohttp' or 'httpx')")
+
+
+class ModelClient:
+    """Provider + per-target concurrency semaphore + optional requests-per-minute limiter + retry policy."""
+
+    def __init__(self, target: TargetConfig, http: httpx.AsyncClient, policy: RetryPolicy,
+                 api_key: str | None) -> None:
+        self.target = target
+        self.policy = policy
+        self.provider = make_provider(target, http, api_key)
+        self._slots = asyncio.Semaphore(target.concurrency)
+        self._rate = (RateLimiter(target.requests_per_minute, clock=policy.clock, sleep=policy.sleep)
+                      if target.requests_per_minute > 0 else None)
+
+    async def chat(self, messages: Sequence[Message], on_delta: DeltaCallback | None = None,
+                   on_retry: Callable[[RetryInfo], None] | None = None) -> Completion:
+        """One answer, retried per the policy; raises the last ProviderError.
+
+        The concurrency slot is held through the retry waits: a struggling target gets less traffic,
+        not the same amount from other conversations. Every attempt takes its own rate slot.
+        """
+        async def attempt() -> Completion:
+            if self._rate is not None:
+                await self._rate.acquire()
+            return await self.provider.stream_chat(messages, on_delta)
+
+        async with self._slots:
+            return await self.policy.run(attempt, on_retry)

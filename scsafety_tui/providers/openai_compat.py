@@ -1,0 +1,103 @@
+"""OpenAI-compatible chat completions (OpenAI, DeepSeek, Qwen, GLM, Moonshot, vLLM, Ollama, ...)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from scsafety_tui.config import TargetConfig
+from scsafety_tui.providers.base import (
+    BadRequest,
+    ChatProvider,
+    Completion,
+    DeltaCallback,
+    MalformedStream,
+    Message,
+    StreamState,
+    error_from_stream,
+    one_line,
+)
+from scsafety_tui.providers.sse import SSEDecoder, SSEEvent
+
+
+class OpenAICompatProvider(ChatProvider):
+    def __init__(self, target: TargetConfig, http: httpx.AsyncClient, api_key: str | None) -> None:
+        super().__init__(target, http, api_key)
+        self.url = f"{target.base_url}/chat/completions"
+        self.headers = {"content-type": "application/json", "accept": "text/event-stream", **target.headers}
+        if api_key:
+            self.headers["authorization"] = f"Bearer {api_key}"
+        # flips to False (for this provider's life) once the server rejects stream_options
+        self.send_stream_options = True
+
+    def body(self, messages: Sequence[Message]) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.target.model, "messages": list(messages), "stream": True,
+                                "max_tokens": self.target.max_tokens}
+        if self.send_stream_options:
+            body["stream_options"] = {"include_usage": True}
+        if self.target.temperature is not None:
+            body["temperature"] = self.target.temperature
+        body.update(self.target.params)
+        return body
+
+    async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
+        try:
+            return await self._once(messages, on_delta)
+        except BadRequest as e:
+            if not (self.send_stream_options and type(e) is BadRequest and _mentions_stream_options(e)):
+                raise
+            self.send_stream_options = False
+            return await self._once(messages, on_delta)
+
+    async def _once(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
+        body = self.body(messages)
+        state = StreamState(on_delta)
+        decoder = SSEDecoder()
+        async with self._post(self.url, self.headers, body) as chunks:
+            # keep reading after [DONE] so the connection ends cleanly and goes back to the pool
+            async for raw in chunks:
+                for ev in decoder.feed(raw):
+                    if not state.done:
+                        _on_event(ev, state)
+            for ev in decoder.flush():
+                if not state.done:
+                    _on_event(ev, state)
+        return state.finish("[DONE]")
+
+
+def _mentions_stream_options(e: BadRequest) -> bool:
+    return "stream_options" in e.message or "include_usage" in e.message
+
+
+def _on_event(ev: SSEEvent, state: StreamState) -> None:
+    data = ev.data
+    if data == "[DONE]":
+        state.done = True
+        return
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        raise MalformedStream(f"stream chunk is not JSON: {one_line(data, 80)!r}") from None
+    if not isinstance(obj, dict):
+        raise MalformedStream(f"stream chunk is not a JSON object: {one_line(data, 80)!r}")
+    if "error" in obj or ev.event == "error" or obj.get("object") == "error":
+        raise error_from_stream(obj, state.text)
+    choices = obj.get("choices")
+    if choices:
+        choice = choices[0]
+        delta = choice.get("delta")
+        if delta:
+            # reasoning_content (DeepSeek, Qwen) is the model's scratchpad, not its answer
+            text = delta.get("content")
+            if text:
+                state.add(text)
+        reason = choice.get("finish_reason")
+        if reason:
+            state.finish_reason = reason
+    usage = obj.get("usage")
+    if usage:
+        state.tokens_in = usage.get("prompt_tokens", state.tokens_in)
+        state.tokens_out = usage.get("completion_tokens", state.tokens_out)
