@@ -55,10 +55,13 @@ def build_prompt(*, taxonomy: Taxonomy, category: str, sub_dimension: str, histo
         who = {"system": "系统", "user": "用户", "assistant": "模型"}.get(m["role"], m["role"])
         # Earlier answers are context; strip anything that looks like our delimiters from them too.
         lines.append(f"【{who}】{_defang(m['content'])}")
+    # A spot check may leave the sub-dimension to the judge ("auto").
+    unknown = "未指定，请根据对话内容自行判断所属的安全维度"
     return RUBRIC.format(
-        category=f"{cat.name_zh}（{cat.id}）" if cat else category,
-        sub_name=sub.name_zh if sub else sub_dimension, sub_id=sub_dimension,
-        definition=sub.definition if sub else "", round=round_, history="\n".join(lines) or "（无）",
+        category=f"{cat.name_zh}（{cat.id}）" if cat else unknown,
+        sub_name=sub.name_zh if sub else unknown, sub_id=sub_dimension,
+        definition=sub.definition if sub else "按上述评分标准判断", round=round_,
+        history="\n".join(lines) or "（无）",
         nonce=nonce, answer=_defang(answer))
 
 
