@@ -136,16 +136,20 @@ async def items(store: Store, sid: int) -> list[Item]:
 
 async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
     """Every assistant answer of the session with its judges' scores and human label."""
+    # Two flat queries joined in Python: a correlated verdict subquery per answer made a full-scale
+    # session (64k answers) take most of the one-second leaderboard budget.
     rows = await _all(store, f"""
-        SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status,
-               (SELECT group_concat(coalesce(v.score, 'x'), '') FROM verdict v WHERE v.turn_id = t.id),
-               l.score, t.id
+        SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status, l.score, t.id
         FROM conversation c JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
         JOIN turn t ON {VISIBLE} AND t.role = 'assistant'
         LEFT JOIN label l ON l.turn_id = t.id
         WHERE c.session_id = ? ORDER BY i.position, tg.position, t.round""", (sid,))
-    return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5],
-                      tuple(None if ch == "x" else int(ch) for ch in (r[6] or "")), r[7], r[8])
+    scores: dict[int, list[int | None]] = {}
+    for turn_id, score in await _all(store, """
+            SELECT v.turn_id, v.score FROM verdict v JOIN turn t ON t.id = v.turn_id
+            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? ORDER BY v.id""", (sid,)):
+        scores.setdefault(turn_id, []).append(score)
+    return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7])
             for r in rows]
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections import deque
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from scsafety_tui.events import (
@@ -72,37 +74,56 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
     return out
 
 
-async def session_events(store: Store, sid: int) -> list[Timed]:
-    """Every event of the session with its offset in seconds from the session's first event."""
+async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterator[Timed]:
+    """Every event of the session with its offset in seconds from the session's first event.
+
+    Lazy: conversations are loaded in batches as the clock reaches their start, so replay of a
+    full-scale session begins at once instead of after building millions of events.
+    """
     row = await queries.session_row(store, sid)
     targets = await queries.targets(store, sid)
     items = await queries.items(store, sid)
-    judges = _judges(json.loads(row["config"]))
     convs = await store.fetchall(
         "SELECT c.id, i.item_key, tg.key, c.status, c.started_at, c.finished_at FROM conversation c"
-        " JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id WHERE c.session_id = ?"
-        " ORDER BY i.position, tg.position", (sid,))
-    turns = await queries.turns_of(store, [c["id"] for c in convs])
-    streams = [_conversation_events(c["item_key"], c["key"], c, turns.get(c["id"], [])) for c in convs]
-    merged = list(heapq.merge(*([(t, n, k, e) for k, (t, e) in enumerate(s)] for n, s in enumerate(streams))))
-    total = len(convs)
-    start = merged[0][0] if merged else row["created_at"]
-    timed: list[Timed] = [(0.0, SessionStarted(
+        " JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id"
+        " WHERE c.session_id = ? AND c.started_at IS NOT NULL ORDER BY c.started_at, c.id", (sid,))
+    yield 0.0, SessionStarted(
         sid, row["name"], tuple(TargetInfo(t["key"], t["provider"], t["model"], t["base_url"]) for t in targets),
-        tuple(ItemInfo(i.id, i.category, i.sub_dimension, i.turns) for i in items), judges))]
-    clock, prev, done, tokens, errors = 0.0, start, 0, 0, 0
-    for t, _, _, event in merged:
-        clock += min(t - prev, MAX_GAP_S)
-        prev = t
-        timed.append((clock, event))
+        tuple(ItemInfo(i.id, i.category, i.sub_dimension, i.turns) for i in items),
+        _judges(json.loads(row["config"])))
+    total = (await store.fetchall("SELECT count(*) FROM conversation WHERE session_id = ?", (sid,)))[0][0]
+    pending = deque(convs)
+    heap: list[tuple[float, int, int, Event]] = []
+    loaded = done = tokens = errors = 0
+    clock, prev = 0.0, convs[0]["started_at"] if convs else 0.0
+    while pending or heap:
+        top = heap[0][0] if heap else math.inf
+        if pending and pending[0]["started_at"] <= top:
+            chunk = []
+            while pending and len(chunk) < batch and pending[0]["started_at"] <= top:
+                chunk.append(pending.popleft())
+            turns = await queries.turns_of(store, [c["id"] for c in chunk])
+            for c in chunk:
+                for k, (t, e) in enumerate(_conversation_events(c["item_key"], c["key"], c, turns.get(c["id"], []))):
+                    heapq.heappush(heap, (t, loaded, k, e))
+                loaded += 1
+            continue
+        t, _, _, event = heapq.heappop(heap)
+        clock += min(max(t - prev, 0.0), MAX_GAP_S)
+        prev = max(prev, t)
+        yield clock, event
         if isinstance(event, TokenDelta):
             tokens += 1
         elif isinstance(event, ConversationFinished):
             done += 1
             errors += event.status == "error"
-            timed.append((clock, Progress(done, total, tokens, 0, errors)))
-    timed.append((clock, SessionFinished(sid, row["status"])))
-    return timed
+            yield clock, Progress(done, total, tokens, 0, errors)
+    yield clock, SessionFinished(sid, row["status"])
+
+
+async def session_events(store: Store, sid: int) -> list[Timed]:
+    """The whole timed stream as a list (tests, exports); replay() streams it instead."""
+    return [te async for te in timed_events(store, sid)]
 
 
 def _judges(config: dict[str, Any]) -> tuple[str, ...]:
@@ -119,19 +140,28 @@ def _stamp(event: Event, t: float) -> Event:
 
 async def replay(store: Store, sid: int, speed: float | None = 1.0) -> AsyncIterator[Event]:
     """Yield the session's events; speed None or 0 means instantly, 2.0 twice as fast."""
-    timed = await session_events(store, sid)
-    async for event in pace(timed, speed):
+    async for event in pace(timed_events(store, sid), speed):
         yield event
 
 
-async def pace(timed: list[Timed], speed: float | None) -> AsyncIterator[Event]:
+async def pace(timed: AsyncIterable[Timed] | Iterable[Timed], speed: float | None) -> AsyncIterator[Event]:
+    """Release events at their offsets divided by speed; None or 0 releases them at once."""
     begin = time.monotonic()
-    for t, event in timed:
+    async for t, event in _aiter(timed):
         if speed:
             wait = t / speed - (time.monotonic() - begin)
             if wait > 0.001:
                 await asyncio.sleep(wait)
         yield _stamp(event, t)
+
+
+async def _aiter(it: AsyncIterable[Timed] | Iterable[Timed]) -> AsyncIterator[Timed]:
+    if isinstance(it, AsyncIterable):
+        async for x in it:
+            yield x
+    else:
+        for x in it:
+            yield x
 
 
 def events_only(timed: list[Timed]) -> Iterator[Event]:
