@@ -63,7 +63,7 @@ async def write(db: Path, pairs: int, n_targets: int) -> int:
             await store.finish_answer(turn, content=ANSWER, status="done", finish_reason="stop", tokens_in=50,
                                       tokens_out=len(chunks), chunks=chunks)
             score = rng.choice((0, 1, 2, 2))
-            await store.add_verdicts(turn, [Verdict("judge", score, "理由")], ['{"score": %d}' % score])
+            await store.add_verdicts(turn, [Verdict("judge", score, "理由")], [f'{{"score": {score}}}'])
         await store.finish_conversation(conv.id, 0, "done")
     await store.set_session_status(sid, "done", finished=True)
     await store.close()

@@ -76,7 +76,7 @@ async def test_label_changes_human_adjusted_scores_survives_restart_and_is_expor
         labels = [t["label"] for c in doc["conversations"] for t in c["turns"] if t["label"]]
         assert labels == [{"score": 2, "author": "tester", "note": "actually fine"}] * 2
         pct, kappa, n = judge_human_agreement(rows)
-        assert (pct, n) == (0.0, 2)
+        assert (pct, kappa, n) == (0.0, 0.0, 2)
         tri = triage(rows)
         assert [t.reason for t in tri[:2]] == ["human ≠ judge"] * 2
         await store.clear_label(targets[0].turn_id)
