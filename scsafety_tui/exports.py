@@ -41,7 +41,7 @@ class SessionData:
 
 async def load_session(store: Store, sid: int) -> SessionData:
     row = await queries.session_row(store, sid)
-    session = {k: row[k] for k in row.keys()}
+    session = {k: row[k] for k in row.keys()}  # noqa: SIM118 - iterating a Row yields values
     session["config"] = json.loads(session["config"])
     taxonomy = parse_taxonomy(json.loads(session.pop("taxonomy")), f"session {sid}")
     targets = [r["key"] for r in await queries.targets(store, sid)]
