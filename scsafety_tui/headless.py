@@ -13,6 +13,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -99,7 +100,10 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
     order = [r["key"] for r in await queries.targets(store, sid)]
     rows = await queries.answer_rows(store, sid)
     scores = score_answers(rows, human=human)
-    console.print(f"\n[bold]{row['name']}[/] (session {sid}, {row['status']})"
+    judge = json.loads(row["config"]).get("judge", {})
+    judged_by = (", ".join(t["key"] for t in judge.get("targets", [])) if judge.get("mode") == "model"
+                 else "heuristic (offline lexicon judge, coarse)")
+    console.print(f"\n[bold]{escape(row['name'])}[/] (session {sid}, {row['status']}; judge: {judged_by})"
                   + (" — human-adjusted" if human else ""))
     for table in report.all_tables(scores, taxonomy, order):
         console.print(report.rich_table(table))

@@ -211,3 +211,70 @@ def test_core_never_imports_textual():
             "print('textual' in sys.modules)")
     res = subprocess.run([PY, "-c", code], capture_output=True, text=True)
     assert res.stdout.strip() == "False", res.stderr
+
+
+def test_retry_errors_reruns_only_errored_and_keeps_old_error_until_success(tmp_path, demo_thread_url, capsys):
+    # The flaky target fails its first two attempts per conversation; one attempt per request at first.
+    cfg = write_config(tmp_path / "c.toml", demo_thread_url,
+                       [("ok", "demo-guardian"), ("flaky", "demo-refuser+error500:2")], retries=1, limit=3)
+    db = str(tmp_path / "r.db")
+    assert main(["run", "--config", str(cfg), "--headless", "--db", db]) == 3
+    con = sqlite3.connect(db)
+    ok_turns = con.execute("SELECT t.id, t.content FROM turn t JOIN conversation c ON c.id = t.conversation_id"
+                           " JOIN target tg ON tg.id = c.target_id WHERE tg.key = 'ok' ORDER BY t.id").fetchall()
+    assert con.execute("SELECT count(*) FROM conversation WHERE status = 'error'").fetchone()[0] == 3
+    # Second pass: three attempts per request; every request (round 1 again, round 2 new) now gets through.
+    retry_cfg = write_config(tmp_path / "c2.toml", demo_thread_url,
+                             [("ok", "demo-guardian"), ("flaky", "demo-refuser+error500:2")], retries=3, limit=3)
+    capsys.readouterr()
+    assert main(["resume", "1", "--retry-errors", "--config", str(retry_cfg), "--db", db]) == 0
+    assert con.execute("SELECT count(*) FROM conversation WHERE status = 'done'").fetchone()[0] == 6
+    assert con.execute("SELECT count(*) FROM turn WHERE status = 'error'").fetchone()[0] == 0
+    again = con.execute("SELECT t.id, t.content FROM turn t JOIN conversation c ON c.id = t.conversation_id"
+                        " JOIN target tg ON tg.id = c.target_id WHERE tg.key = 'ok' ORDER BY t.id").fetchall()
+    assert again == ok_turns  # finished conversations untouched
+    assert {r[0] for r in con.execute("SELECT attempt FROM conversation c JOIN target tg ON tg.id = c.target_id"
+                                      " WHERE tg.key = 'flaky'")} == {1}
+
+
+async def test_a_retry_in_progress_leaves_the_old_error_visible(db_file):
+    from engine_helpers import TAXONOMY, bank
+
+    from scsafety_tui.config import Config, TargetConfig
+    from scsafety_tui.engine.session import create_session
+    from scsafety_tui.store import queries
+    from scsafety_tui.store.db import Store
+
+    config = Config(targets=(TargetConfig("m", "openai", "http://127.0.0.1:1/v1", "m"),))
+    store = await Store.open(db_file)
+    try:
+        sid = await create_session(store, config, TAXONOMY, bank(1), name="x")
+        (conv,) = await store.conversations(sid)
+        await store.start_conversation(conv.id, 0)
+        await store.add_user_turn(conv.id, 0, 1, "q")
+        turn = await store.start_answer(conv.id, 0, 1, 0.0)
+        await store.finish_answer(turn, content="", status="error", error_kind="transient", error="HTTP 500")
+        await store.finish_conversation(conv.id, 0, "error", "HTTP 500")
+        # A retry starts (attempt 1) and streams part of an answer, then the process dies.
+        await store.start_conversation(conv.id, 1)
+        await store.add_user_turn(conv.id, 1, 1, "q")
+        await store.start_answer(conv.id, 1, 1, 0.0)
+        await store.sync()
+        rows = await queries.answer_rows(store, sid)
+        assert [(r.status, r.turn_id) for r in rows] == [("error", turn)]
+        assert (await store.conversations(sid))[0].status == "error"
+        await store.drop_stale_attempts(conv.id)  # what prepare() does before rerunning
+        assert len(await store.fetchall("SELECT id FROM turn WHERE attempt = 1")) == 0
+    finally:
+        await store.close()
+
+
+def test_a_bug_is_one_line_and_exit_1(capsys):
+    from scsafety_tui.cli import run_guarded
+
+    def buggy() -> int:
+        raise RuntimeError("boom")
+
+    assert run_guarded(buggy) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error: RuntimeError: boom (traceback in" in err
