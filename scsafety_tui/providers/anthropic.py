@@ -20,7 +20,7 @@ from scsafety_tui.providers.base import (
     error_from_stream,
     one_line,
 )
-from scsafety_tui.providers.sse import SSEDecoder, SSEEvent
+from scsafety_tui.providers.sse import SSEEvent
 
 API_VERSION = "2023-06-01"
 _FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
@@ -51,15 +51,7 @@ class AnthropicProvider(ChatProvider):
 
     async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
         state = StreamState(on_delta)
-        decoder = SSEDecoder()
-        async with self._post(self.url, self.headers, self.body(messages)) as chunks:
-            async for raw in chunks:
-                for ev in decoder.feed(raw):
-                    if not state.done:
-                        _on_event(ev, state)
-            for ev in decoder.flush():
-                if not state.done:
-                    _on_event(ev, state)
+        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event)
         if state.finish_reason == "refusal":
             c = state.completion()
             raise ContentFiltered("the model's safety system stopped the answer (stop_reason refusal)",

@@ -31,6 +31,7 @@ import aiohttp
 import httpx
 
 from scsafety_tui.config import TargetConfig
+from scsafety_tui.providers.sse import SSEDecoder
 
 Message = dict[str, str]
 DeltaCallback = Callable[[str], None]
@@ -286,6 +287,22 @@ class ChatProvider(ABC):
     @abstractmethod
     async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
         """One attempt, no timeout handling; may raise httpx/aiohttp errors."""
+
+    async def _read_events(self, url: str, headers: dict[str, str], body: dict[str, Any], state: StreamState,
+                           on_event: Callable[[Any, StreamState], None]) -> None:
+        """POST, then feed every SSE event to on_event until the state says the stream is done.
+
+        Reading goes on after the end marker so the connection ends cleanly and returns to the pool.
+        """
+        decoder = SSEDecoder()
+        async with self._post(url, headers, body) as chunks:
+            async for raw in chunks:
+                for ev in decoder.feed(raw):
+                    if not state.done:
+                        on_event(ev, state)
+            for ev in decoder.flush():
+                if not state.done:
+                    on_event(ev, state)
 
     @asynccontextmanager
     async def _post(self, url: str, headers: dict[str, str], body: dict[str, Any]

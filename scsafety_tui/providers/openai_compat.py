@@ -20,7 +20,7 @@ from scsafety_tui.providers.base import (
     error_from_stream,
     one_line,
 )
-from scsafety_tui.providers.sse import SSEDecoder, SSEEvent
+from scsafety_tui.providers.sse import SSEEvent
 
 
 class OpenAICompatProvider(ChatProvider):
@@ -53,18 +53,8 @@ class OpenAICompatProvider(ChatProvider):
             return await self._once(messages, on_delta)
 
     async def _once(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
-        body = self.body(messages)
         state = StreamState(on_delta)
-        decoder = SSEDecoder()
-        async with self._post(self.url, self.headers, body) as chunks:
-            # keep reading after [DONE] so the connection ends cleanly and goes back to the pool
-            async for raw in chunks:
-                for ev in decoder.feed(raw):
-                    if not state.done:
-                        _on_event(ev, state)
-            for ev in decoder.flush():
-                if not state.done:
-                    _on_event(ev, state)
+        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event)
         return state.finish("[DONE]")
 
 
