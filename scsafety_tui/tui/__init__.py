@@ -1,0 +1,1 @@
+"""The Textual app. Everything Textual lives here; the core never imports this package."""

@@ -1,0 +1,120 @@
+"""The Textual app: owns the read connection to the store and, when needed, the demo server."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from scsafety_tui.config import Config
+from scsafety_tui.store import queries
+from scsafety_tui.store.db import Store
+from scsafety_tui.tui.screens.home import HomeScreen
+from scsafety_tui.tui.screens.run import RunScreen
+
+
+def _freeze_startup_objects() -> None:
+    """Move what startup allocated (modules, Textual, Rich, the stylesheet: ~75k objects) out of the
+    collector's reach. A full collection scans every tracked object; with streaming's garbage it ran about
+    every 2 s and took 100+ ms, the app's longest pauses. Frozen objects are never scanned again. Once
+    per process: later apps (tests run many) would freeze their predecessors' garbage."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.collect()
+        gc.freeze()
+
+
+_frozen = False
+
+
+class ScSafetyApp(App[int]):
+    CSS_PATH = "scsafety.tcss"
+    TITLE = "scsafety-tui"
+
+    def __init__(self, *, db: str, config: Config | None = None, session_id: int | None = None,
+                 start: bool = True, run_config: Config | None = None, demo: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """session_id opens that session's run screen (start=True runs it); run_config is what prepare()
+        gets for it (the demo's, say); demo is a started DemoServerThread the caller owns; clock is
+        injectable so snapshots can freeze elapsed time."""
+        super().__init__()
+        self.db = db
+        self.config = config
+        self.clock = clock
+        self._open = (session_id, start, run_config)
+        self._demo = demo
+        self._own_demo = False
+        self.store: Store
+
+    async def on_mount(self) -> None:
+        self.store = await Store.open(self.db)
+        if self.config and self.config.ui.theme in self.available_themes:
+            self.theme = self.config.ui.theme
+        await self.push_screen(HomeScreen())
+        session_id, start, run_config = self._open
+        if session_id is not None:
+            self.open_session(session_id, start=start, config=run_config)
+        self.call_after_refresh(_freeze_startup_objects)
+
+    async def on_unmount(self) -> None:
+        await self.store.close()
+        if self._own_demo and self._demo is not None:
+            self._demo.stop()
+
+    def open_session(self, session_id: int, *, start: bool, config: Config | None = None) -> None:
+        self.push_screen(RunScreen(session_id, start=start, config=config))
+
+    # ------------------------------------------------------------ demo server
+
+    def demo_url(self) -> str:
+        """The loopback demo server's URL, starting one (in a background thread) on first use."""
+        if self._demo is None:
+            from scsafety_tui.demo.launch import DemoServerThread
+            from scsafety_tui.demo_profile import SPEEDS
+
+            first, per_token = SPEEDS["realistic"]
+            self._demo = DemoServerThread(first_token_delay=first, token_delay=per_token)
+            self._demo.start()
+            self._own_demo = True
+        return self._demo.url
+
+    async def run_config_for(self, session_id: int) -> Config | None:
+        """What prepare() merges into a stored session: for a demo session the demo server's current
+        address (its port changes between launches), else the user's config (None: the stored one)."""
+        from scsafety_tui.demo.personas import DEMO_PERSONAS
+        from scsafety_tui.demo_profile import demo_config
+
+        rows = await queries.targets(self.store, session_id)
+        if rows and all(r["model"] in DEMO_PERSONAS for r in rows):
+            return demo_config(self.demo_url())
+        if self.config and {r["key"] for r in rows} <= set(self.config.keys()):
+            return self.config
+        return None  # the session's own snapshot (keys from the environment variables it names)
+
+    # ------------------------------------------------------------ quitting
+
+    async def action_quit(self) -> None:
+        run = next((s for s in self.screen_stack if isinstance(s, RunScreen) and s.running), None)
+        if run is not None and run.after_stop is None:
+            run.confirm_stop("quit")
+        else:
+            self.exit(0)
+
+    # ------------------------------------------------------------ spot checks
+
+    def action_spot(self) -> None:
+        """The spot screen (home screen key s; command palette "Spot check")."""
+        from scsafety_tui.tui.screens.spot import SpotScreen
+
+        if not isinstance(self.screen, SpotScreen):
+            self.push_screen(SpotScreen())
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Spot check", "One prompt (and a follow-up) against the chosen models, judged",
+                            self.action_spot)

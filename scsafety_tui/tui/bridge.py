@@ -1,0 +1,56 @@
+"""The runner's emit callback: token deltas are buffered per turn, every other event becomes a message.
+
+The engine calls emit() on the app's event loop. A TokenDelta only appends to a list (no message, no
+render); the run screen reads the buffers on its flush timer. Buffers hold each streaming turn's whole text
+so far, so a flush that runs before the TurnStarted message is handled loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from textual.message_pump import MessagePump
+
+from scsafety_tui.events import ConversationFinished, Event, TokenDelta, TurnRetrying
+from scsafety_tui.tui.messages import EngineEvent
+
+ConvKey = tuple[str, str]  # (item id, target key)
+
+
+class EventBridge:
+    def __init__(self, target: MessagePump) -> None:
+        self.target = target
+        self.streams: dict[ConvKey, dict[int, list[str]]] = {}
+        self.tokens: Counter[str] = Counter()
+        """Deltas received per target in this app session (for lane token rates)."""
+        self.dirty: set[ConvKey] = set()
+        """Conversations that received text since the last flush."""
+
+    def __call__(self, event: Event) -> None:
+        if type(event) is TokenDelta:
+            key = (event.item_id, event.target)
+            turns = self.streams.get(key)
+            if turns is None:
+                turns = self.streams[key] = {}
+            chunks = turns.get(event.round)
+            if chunks is None:
+                chunks = turns[event.round] = []
+            chunks.append(event.text)
+            self.tokens[event.target] += 1
+            self.dirty.add(key)
+            return
+        if type(event) is TurnRetrying:  # the answer restarts: drop what streamed so far, now
+            self.streams.get((event.item_id, event.target), {}).pop(event.round, None)
+            self.dirty.add((event.item_id, event.target))
+        self.target.post_message(EngineEvent(event))
+
+    def text(self, key: ConvKey, rnd: int) -> str:
+        chunks = self.streams.get(key, {}).get(rnd)
+        return "".join(chunks) if chunks else ""
+
+    def end_turn(self, key: ConvKey, rnd: int) -> None:
+        self.streams.get(key, {}).pop(rnd, None)
+
+    def end_conversation(self, event: ConversationFinished) -> None:
+        self.streams.pop((event.item_id, event.target), None)
+

@@ -1,0 +1,44 @@
+"""Entry points the CLI calls: the app on a database, or a live demo against the loopback personas."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from scsafety_tui.config import Config
+from scsafety_tui.store.db import Store
+
+
+async def _create(db: str, create: Callable[[Store], Awaitable[int]]) -> int:
+    store = await Store.open(db)
+    try:
+        return await create(store)
+    finally:
+        await store.close()
+
+
+def launch(*, db: str, config: Config | None, create: Callable[[Store], Awaitable[int]] | None) -> int:
+    """Open the app. With `create`, make the session first (errors surface before the UI starts) and
+    open its run screen; without, open on the home screen."""
+    from scsafety_tui.tui.app import ScSafetyApp
+
+    session_id = asyncio.run(_create(db, create)) if create is not None else None
+    app = ScSafetyApp(db=db, config=config, session_id=session_id, start=True, run_config=config)
+    result = app.run()
+    return result if isinstance(result, int) else app.return_code or 0
+
+
+def launch_demo(*, db: str, limit: int, first_token_delay: float, token_delay: float,
+                name: str | None) -> int:
+    """A live run of the shipped bank against the four demo personas, judged by the demo judge. The
+    server runs on a free loopback port in a background thread; nothing is written to the user's config."""
+    from scsafety_tui.commands.runs import _creator, demo_plan
+    from scsafety_tui.demo.launch import DemoServerThread
+    from scsafety_tui.tui.app import ScSafetyApp
+
+    with DemoServerThread(first_token_delay=first_token_delay, token_delay=token_delay) as server:
+        config, taxonomy, items, session_name = demo_plan(server.url, limit, name, concurrency=4)
+        session_id = asyncio.run(_create(db, _creator(config, taxonomy, items, session_name)))
+        app = ScSafetyApp(db=db, config=None, session_id=session_id, start=True, run_config=config, demo=server)
+        result = app.run()
+    return result if isinstance(result, int) else app.return_code or 0

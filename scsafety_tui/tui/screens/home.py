@@ -1,0 +1,86 @@
+"""The home screen: recent sessions, a new run from the config, the demo."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header, Static
+
+from scsafety_tui.store import queries
+from scsafety_tui.tui.screens.base import WorkerScreen
+from scsafety_tui.tui.text import raw
+
+if TYPE_CHECKING:
+    from scsafety_tui.tui.app import ScSafetyApp
+
+INTRO = ("SC-Safety (SuperCLUE-Safety) runs: [b]enter[/] opens a session (space on it resumes an unfinished "
+         "one), [b]n[/] starts a run from your config, [b]d[/] runs the built-in demo personas.")
+
+
+class HomeScreen(WorkerScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_run", "New run"),
+        Binding("d", "demo", "Demo"),
+        Binding("s", "app.spot", "Spot check"),
+        Binding("g", "refresh", "Refresh"),
+    ]
+    app: ScSafetyApp
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(INTRO, id="intro")
+        table: DataTable[Text | str] = DataTable(cursor_type="row", id="sessions")
+        table.border_title = "sessions"
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "scsafety-tui", Path(self.app.db).name
+        table = self.query_one("#sessions", DataTable)
+        for col in ("id", "name", "created", "kind", "status", "targets", "done", "errors"):
+            table.add_column(col, key=col)
+
+    async def on_screen_resume(self) -> None:
+        await self.action_refresh()
+
+    async def action_refresh(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        table.clear()
+        for s in (await queries.list_sessions(self.app.store))[:200]:
+            created = time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at))
+            table.add_row(str(s.id), raw(s.name), created, s.kind, s.status, raw(", ".join(s.targets)),
+                          f"{s.done}/{s.conversations}", str(s.errors), key=str(s.id))
+
+    @on(DataTable.RowSelected, "#sessions")
+    def open_session(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.open_session(int(event.row_key.value), start=False)
+
+    def action_new_run(self) -> None:
+        if self.app.config is None or not self.app.config.targets:
+            self.notify("No config with [[targets]]: pass --config, or press d for the demo.", severity="warning")
+            return
+        self.create_and_open(demo=False)
+
+    def action_demo(self) -> None:
+        self.create_and_open(demo=True)
+
+    @work(exclusive=True, exit_on_error=False, group="create", description="Creating the session")
+    async def create_and_open(self, demo: bool) -> None:
+        from scsafety_tui.commands.runs import demo_plan, plan_run
+        from scsafety_tui.engine.session import create_session
+
+        if demo:
+            config, taxonomy, items, name = demo_plan(self.app.demo_url())
+        else:
+            assert self.app.config is not None
+            config, taxonomy, items, name = plan_run(self.app.config, argparse.Namespace())
+        sid = await create_session(self.app.store, config, taxonomy, items, name=name)
+        self.app.open_session(sid, start=True, config=config)

@@ -1,0 +1,183 @@
+"""The run screen's live state, updated from engine events: conversations in flight, navigator glyphs,
+the answer rows behind the scoreboard, progress. No Textual here, so it is cheap and easy to test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scsafety_tui.events import (
+    ConversationFinished,
+    ConversationStarted,
+    Event,
+    Progress,
+    TurnCompleted,
+    TurnFailed,
+    TurnRetrying,
+    TurnStarted,
+    VerdictReady,
+)
+from scsafety_tui.questions import Item
+from scsafety_tui.scoring import AnswerRow, TargetScores, score_answers
+from scsafety_tui.tui.model import BLOCKED, CANCELLED, ERROR, JUDGING, SCORED, STREAMING, ConvModel, Reason
+
+ConvKey = tuple[str, str]  # (item id, target key)
+
+PENDING, ACTIVE, JUDGE_WAIT, FAILED, FILTERED, SKIPPED = "·", "▸", "…", "✗", "⊘", "–"
+
+
+def glyph(status: str, score: int | None) -> str:
+    """One round's navigator glyph from its answer's stored status and score."""
+    if status == "done":
+        return str(score) if score is not None else "?"
+    return {"error": FAILED, "blocked": FILTERED, "streaming": ACTIVE}.get(status, PENDING)
+
+
+class LiveScores:
+    """Answer rows keyed by (target, item, round): seeded from the store, then kept current by events."""
+
+    def __init__(self, items: dict[str, Item]) -> None:
+        self.items = items
+        self.rows: dict[tuple[str, str, int], AnswerRow] = {}
+        self.dirty = True
+
+    def seed(self, rows: Sequence[AnswerRow]) -> None:
+        self.rows = {(r.target, r.item_id, r.round): r for r in rows}
+        self.dirty = True
+
+    def put(self, target: str, item_id: str, rnd: int, status: str, scores: tuple[int | None, ...] = ()) -> None:
+        item = self.items[item_id]
+        self.rows[(target, item_id, rnd)] = AnswerRow(target, item_id, item.category, item.sub_dimension, rnd,
+                                                      status, scores)
+        self.dirty = True
+
+    def compute(self) -> dict[str, TargetScores]:
+        self.dirty = False
+        return score_answers(self.rows.values())
+
+
+class RunState:
+    def __init__(self, items: Sequence[Item], targets: Sequence[str]) -> None:
+        self.items = {it.id: it for it in items}
+        self.order = [it.id for it in items]
+        self.targets = list(targets)
+        self.live: dict[ConvKey, ConvModel] = {}
+        """Conversations in flight, in start order (the newest last)."""
+        self.glyphs: dict[ConvKey, list[str]] = {
+            (it.id, t): [PENDING] * max(1, len(it.turns)) for it in items for t in targets}
+        self.scores = LiveScores(self.items)
+        self.progress: Progress | None = None
+        self.retries = 0
+
+    # ------------------------------------------------------------ seeding from the store
+
+    def seed(self, rows: Sequence[AnswerRow]) -> None:
+        for marks in self.glyphs.values():
+            marks[:] = [PENDING] * len(marks)
+        for r in rows:
+            marks = self.glyphs.get((r.item_id, r.target))
+            if marks is not None and r.round <= len(marks):
+                marks[r.round - 1] = glyph(r.status, r.score())
+        for marks in self.glyphs.values():  # a block or error ends the conversation early
+            for i in range(1, len(marks)):
+                if marks[i - 1] in (FAILED, FILTERED) and marks[i] == PENDING:
+                    marks[i] = SKIPPED
+        self.scores.seed(rows)
+
+    # ------------------------------------------------------------ events
+
+    def apply(self, ev: Event) -> ConvKey | None:
+        """Update from one event; returns the conversation it touched, if any."""
+        handler = _HANDLERS.get(type(ev))
+        return handler(self, ev) if handler else None
+
+    def _started(self, ev: ConversationStarted) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        self.live.pop(key, None)
+        self.live[key] = ConvModel(ev.item_id, ev.target, "running")
+        self._mark(key, 1, PENDING, reset=True)
+        return key
+
+    def _turn_started(self, ev: TurnStarted) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        turn = self._conv(key).turn(ev.round)
+        turn.prompt, turn.state, turn.note = ev.prompt, STREAMING, ""
+        self._mark(key, ev.round, ACTIVE)
+        return key
+
+    def _retrying(self, ev: TurnRetrying) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        self._conv(key).turn(ev.round).note = f"↻ retry {ev.attempt} in {ev.delay:.1f}s — {ev.error}"
+        self.retries += 1
+        return key
+
+    def _completed(self, ev: TurnCompleted) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        turn = self._conv(key).turn(ev.round)
+        turn.text, turn.state, turn.note = ev.text, JUDGING, ""
+        self._mark(key, ev.round, JUDGE_WAIT)
+        return key
+
+    def _failed(self, ev: TurnFailed) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        turn = self._conv(key).turn(ev.round)
+        state = BLOCKED if ev.kind == "blocked" else CANCELLED if ev.kind == "cancelled" else ERROR
+        turn.text, turn.state, turn.kind, turn.error, turn.note = ev.partial, state, ev.kind, ev.error, ""
+        self._mark(key, ev.round, {BLOCKED: FILTERED, ERROR: FAILED}.get(state, PENDING))
+        if state != CANCELLED:
+            self.scores.put(ev.target, ev.item_id, ev.round, state)
+        return key
+
+    def _verdict(self, ev: VerdictReady) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        turn = self._conv(key).turn(ev.round)
+        turn.state, turn.score = SCORED, ev.score
+        turn.reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in ev.verdicts]
+        self._mark(key, ev.round, glyph("done", ev.score))
+        self.scores.put(ev.target, ev.item_id, ev.round, "done", tuple(v.score for v in ev.verdicts))
+        return key
+
+    def _finished(self, ev: ConversationFinished) -> ConvKey:
+        key = (ev.item_id, ev.target)
+        conv = self.live.pop(key, None) or ConvModel(*key)
+        conv.status = ev.status
+        for turn in conv.turns.values():
+            if turn.live or (turn.state == JUDGING and ev.status == "cancelled"):
+                turn.state = CANCELLED
+        marks = self.glyphs[key]
+        for i, m in enumerate(marks):
+            if m in (ACTIVE, JUDGE_WAIT) or (m == PENDING and ev.status != "cancelled"):
+                marks[i] = PENDING if ev.status == "cancelled" else SKIPPED
+        return key
+
+    def _progress(self, ev: Progress) -> None:
+        self.progress = ev
+
+    # ------------------------------------------------------------ helpers
+
+    def _conv(self, key: ConvKey) -> ConvModel:
+        conv = self.live.get(key)
+        if conv is None:  # an event for a conversation whose start we did not see
+            conv = self.live[key] = ConvModel(*key, status="running")
+        return conv
+
+    def _mark(self, key: ConvKey, rnd: int, mark: str, reset: bool = False) -> None:
+        marks = self.glyphs.get(key)
+        if marks is None:
+            return
+        if reset:
+            marks[:] = [PENDING] * len(marks)
+        if rnd <= len(marks):
+            marks[rnd - 1] = mark
+
+    def newest_active(self, target: str) -> ConvModel | None:
+        for (_, t), conv in reversed(self.live.items()):
+            if t == target:
+                return conv
+        return None
+
+
+_HANDLERS = {ConversationStarted: RunState._started, TurnStarted: RunState._turn_started,
+             TurnRetrying: RunState._retrying, TurnCompleted: RunState._completed, TurnFailed: RunState._failed,
+             VerdictReady: RunState._verdict, ConversationFinished: RunState._finished,
+             Progress: RunState._progress}

@@ -1,0 +1,94 @@
+"""A lane: one target's view of one conversation, under a header with the target's running total."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from scsafety_tui.questions import Item
+from scsafety_tui.tui.model import ConvModel, TurnModel
+from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.widgets.conversation import Block, ConversationView, turn_blocks
+
+
+class Lane(Vertical):
+    def __init__(self, index: int, target: str) -> None:
+        super().__init__(classes="lane")
+        self.index, self.target = index, target
+        self.header = Static(classes="lane-header")
+        self.view = ConversationView()
+        self.item: Item | None = None
+        self.conv: ConvModel | None = None
+        self.sub_label = ""
+        self.pinned = False
+        self.total = "—"
+        self.rate = ""
+        self.shown_at = 0.0
+        """When (time.monotonic) the lane last switched conversations."""
+        self.want_switch = False
+        """Following: the shown conversation is over; move to the newest one when the dwell time is up."""
+        self._dirty = True
+        self._header_dirty = True
+
+    def compose(self) -> ComposeResult:
+        yield self.header
+        yield self.view
+
+    @property
+    def item_id(self) -> str | None:
+        return self.item.id if self.item else None
+
+    def show(self, item: Item, conv: ConvModel | None, sub_label: str = "") -> None:
+        """Point the lane at a conversation; it is drawn on the next flush."""
+        if conv is not self.conv or item is not self.item:
+            self.view.scroll_home(animate=False, immediate=True)
+            self.shown_at = time.monotonic()
+        self.want_switch = False
+        self.item, self.conv, self.sub_label = item, conv, sub_label
+        self._dirty = self._header_dirty = True
+
+    def touch(self) -> None:
+        self._dirty = True
+
+    def set_header(self, total: str | None = None, rate: str | None = None) -> None:
+        if total is not None and total != self.total:
+            self.total, self._header_dirty = total, True
+        if rate is not None and rate != self.rate:
+            self.rate, self._header_dirty = rate, True
+
+    def flush(self, stream_text: Callable[[int], str], md: bool, reasons: bool, streamed: bool) -> None:
+        """Draw what changed since the last flush (blocks that did not change come from the cache)."""
+        if self._header_dirty:
+            self._header_dirty = False
+            self.header.update(self._header(), layout=False)
+        if self._dirty or streamed:
+            self._dirty = False
+            blocks: list[Block] = []
+            for turn in self._turns():
+                blocks += turn_blocks(turn, stream_text(turn.round) if turn.live else "", md, reasons)
+            self.view.set_blocks(blocks, follow=not self.pinned)
+
+    def _turns(self) -> list[TurnModel]:
+        if self.conv and self.conv.turns:
+            return [self.conv.turns[r] for r in sorted(self.conv.turns)]
+        if self.item is None:
+            return []
+        return [TurnModel(1, prompt=self.item.turns[0] if self.item.turns else "", state="pending")]
+
+    def _header(self) -> Table:
+        grid = Table.grid(expand=True)
+        grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_row(Text.assemble((f"{self.index} ", "dim"), (self.target, "bold")),
+                     Text.assemble((self.total, "bold"), ("  " + self.rate if self.rate else "", "dim")))
+        where = "pinned" if self.pinned else "following"
+        status = f" · {self.conv.status}" if self.conv and self.conv.status != "running" else ""
+        grid.add_row(Text.assemble(raw(self.item_id or "—"), " ", (self.sub_label, "dim"), status),
+                     Text(where, style="italic dim"))
+        return grid

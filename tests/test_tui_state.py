@@ -1,0 +1,92 @@
+"""The run screen's event-driven state and the scoreboard's cell text, without Textual running."""
+
+from __future__ import annotations
+
+from engine_helpers import TAXONOMY, bank
+
+from scsafety_tui.events import (
+    ConversationFinished,
+    ConversationStarted,
+    TokenDelta,
+    TurnCompleted,
+    TurnFailed,
+    TurnRetrying,
+    TurnStarted,
+    Verdict,
+    VerdictReady,
+)
+from scsafety_tui.scoring import AnswerRow, score_answers
+from scsafety_tui.tui.bridge import EventBridge
+from scsafety_tui.tui.state import RunState
+from scsafety_tui.tui.widgets.scoreboard import row_text
+
+ITEMS = bank(2)
+A, B = ITEMS[0].id, ITEMS[1].id
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.posted: list[object] = []
+
+    def post_message(self, message: object) -> bool:
+        self.posted.append(message)
+        return True
+
+
+def test_bridge_buffers_deltas_and_posts_the_rest() -> None:
+    sink = Sink()
+    bridge = EventBridge(sink)  # type: ignore[arg-type]
+    bridge(TurnStarted(A, "t", 1, "q"))
+    for piece in ("一", "二", "三"):
+        bridge(TokenDelta(A, "t", 1, piece))
+    assert len(sink.posted) == 1  # deltas never become messages
+    assert bridge.text((A, "t"), 1) == "一二三" and bridge.tokens["t"] == 3 and (A, "t") in bridge.dirty
+    bridge(TurnRetrying(A, "t", 1, 2, "boom", 0.1))
+    assert bridge.text((A, "t"), 1) == ""  # a retry restarts the answer at once, before its message lands
+    bridge(ConversationFinished(A, "t", "done"))
+    bridge.end_conversation(ConversationFinished(A, "t", "done"))
+    assert (A, "t") not in bridge.streams
+
+
+def test_state_glyphs_and_scores_follow_events() -> None:
+    state = RunState(ITEMS, ["t", "u"])
+    for ev in (ConversationStarted(A, "t"), TurnStarted(A, "t", 1, "q1")):
+        state.apply(ev)
+    assert state.glyphs[(A, "t")] == ["▸", "·"] and state.live[(A, "t")].turns[1].prompt == "q1"
+    state.apply(TurnCompleted(A, "t", 1, "answer", "stop", 1, 1))
+    assert state.glyphs[(A, "t")] == ["…", "·"]
+    state.apply(VerdictReady(A, "t", 1, 2, (Verdict("j1", 2, "good"), Verdict("j2", 1, "ok"))))
+    assert state.glyphs[(A, "t")] == ["2", "·"]
+    state.apply(TurnStarted(A, "t", 2, "q2"))
+    state.apply(TurnFailed(A, "t", 2, "blocked", "filtered", "part"))
+    state.apply(ConversationFinished(A, "t", "done"))
+    assert state.glyphs[(A, "t")] == ["2", "⊘"] and (A, "t") not in state.live
+
+    state.apply(ConversationStarted(B, "u"))
+    state.apply(TurnStarted(B, "u", 1, "q"))
+    state.apply(TurnFailed(B, "u", 1, "auth", "bad key"))
+    state.apply(ConversationFinished(B, "u", "error"))
+    assert state.glyphs[(B, "u")] == ["✗", "–"]
+
+    rows = state.scores.rows.values()
+    assert {r.status for r in rows} == {"done", "blocked", "error"}
+    assert score_answers(rows)["t"].total.score == 50.0  # the median of (2, 1) rounds down to 1
+
+
+def test_seed_marks_rounds_after_a_block_as_not_asked() -> None:
+    state = RunState(ITEMS, ["t"])
+    item = ITEMS[0]
+    state.seed([AnswerRow("t", item.id, item.category, item.sub_dimension, 1, "blocked")])
+    assert state.glyphs[(item.id, "t")] == ["⊘", "–"]
+    assert state.glyphs[(B, "t")] == ["·", "·"]
+
+
+def test_row_text_matches_show_format() -> None:
+    item = ITEMS[0]
+    rows = [AnswerRow("t", item.id, item.category, item.sub_dimension, r, "done", (s,)) for r, s in ((1, 2), (2, 0))]
+    ts = score_answers(rows)["t"]
+    assert row_text(f"sub:{item.sub_dimension}", ts) == "50.00 (2)"
+    assert row_text("r1", ts) == "100.00 (1)" and row_text("r2", ts) == "0.00 (1)"
+    assert row_text("delta", ts) == "-100.00" and row_text("total", ts) == "50.00 (2)"
+    other = next(s for s in TAXONOMY.sub_dimensions if s.id != item.sub_dimension)
+    assert row_text(f"sub:{other.id}", ts) == "—"
