@@ -69,9 +69,10 @@ class Runner:
         for row, attempt in todo:
             queues.setdefault(row.target_key, asyncio.Queue()).put_nowait((row, attempt))
         saver = asyncio.create_task(ctx.save_partials_forever())
-        self._tasks = [asyncio.create_task(self._worker(q))
-                       for key, q in queues.items()
-                       for _ in range(min(self.clients[key].target.concurrency, q.qsize()))]
+        # cancel() may have come while the status was being written: then start nothing.
+        self._tasks = [] if self._cancelled else [
+            asyncio.create_task(self._worker(q))
+            for key, q in queues.items() for _ in range(min(self.clients[key].target.concurrency, q.qsize()))]
         try:
             results = await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
@@ -86,7 +87,7 @@ class Runner:
         return status
 
     async def _worker(self, queue: asyncio.Queue[tuple[ConversationRow, int]]) -> None:
-        while not queue.empty():
+        while not queue.empty() and not self._cancelled:
             row, attempt = queue.get_nowait()
             item = self.items[row.item_key]
             rounds = self.rounds or len(item.turns)

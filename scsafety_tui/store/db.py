@@ -142,8 +142,8 @@ class Store:
                              items: list[Item]) -> int:
         """A new session with its targets, frozen items and one pending conversation per pair."""
         sid = await self._insert(
-            "INSERT INTO session (name, kind, created_at, config, taxonomy, bank_fingerprint)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO session (name, kind, status, created_at, config, taxonomy, bank_fingerprint)"
+            " VALUES (?, ?, 'pending', ?, ?, ?, ?)",
             (name, kind, time.time(), json.dumps(config, ensure_ascii=False),
              json.dumps(taxonomy, ensure_ascii=False), fingerprint))
         target_ids = []

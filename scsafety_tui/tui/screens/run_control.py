@@ -99,7 +99,7 @@ class RunControl(WorkerScreen):
 
     def idle_state(self) -> str:
         # a session left "running" by a crash (or never started) is simply stopped when no runner is going
-        return "stopped" if self.session_status == "running" else self.session_status
+        return "stopped" if self.session_status in ("running", "pending") else self.session_status
 
     # ------------------------------------------------------------ actions
 
@@ -136,8 +136,7 @@ class RunControl(WorkerScreen):
     def stop_run(self) -> None:
         runner = self.runner
         self.run_state = "cancelling"
-        # Runner.cancel() only reaches tasks it has created; before that, stop the worker itself.
-        if runner is not None and runner._tasks:
+        if runner is not None:
             runner.cancel()
         else:
             self.workers.cancel_group(self, "runner")
