@@ -93,9 +93,9 @@ class RunConfig:
     sub_dimensions: tuple[str, ...] = ()
     """Only run items of these sub-dimension ids; empty means all."""
     limit: int = 0
-    """Run at most this many items (after the filter); 0 means all."""
+    """Run at most this many items (after the filter), a seeded sample kept in bank order; 0 means all."""
     seed: int = 0
-    """Seed for sampling items and for sampling in providers that accept one."""
+    """Seed for sampling items under `limit`."""
     retries: int = 4
     """Attempts per request for retryable failures (rate limits, 5xx, timeouts, cut streams)."""
     max_retry_wait_s: float = 60.0

@@ -31,7 +31,8 @@ def plan_run(config: Config, args: argparse.Namespace) -> tuple[Config, Taxonomy
     for s in subs:
         if taxonomy.sub_dimension(s) is None:
             raise InputError(f"--sub-dimension: unknown {s!r} (see `scsafety-tui questions stats`)")
-    items = select_items(load_banks(banks, taxonomy), sub_dimensions=subs, limit=limit)
+    # A limit takes a seeded sample in bank order, so `--limit 20` spans sub-dimensions reproducibly.
+    items = select_items(load_banks(banks, taxonomy), sub_dimensions=subs, limit=limit, seed=config.run.seed)
     if not items:
         raise InputError("no bank items match the chosen sub-dimensions")
     name = getattr(args, "name", None) or f"{time.strftime('%Y-%m-%d %H:%M')} {','.join(t.key for t in targets)}"

@@ -14,32 +14,43 @@ def _db(args: argparse.Namespace) -> str:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
+    from rich import box
+    from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from scsafety_tui.scoring import fmt, score_answers
     from scsafety_tui.store import queries
     from scsafety_tui.store.db import Store
+    from scsafety_tui.textsafe import visible
 
-    async def main() -> int:
+    async def rows() -> tuple[str, list[tuple[str, ...]]]:
         store = await Store.open(_db(args))
         try:
-            table = Table(title=f"Sessions in {store.path}", title_justify="left")
-            for col in ("id", "name", "date", "kind", "status", "items", "done", "errors", "overall"):
-                table.add_column(col, justify="right" if col in ("id", "items", "done", "errors") else "left")
+            out = []
             for s in await queries.list_sessions(store):
                 scores = score_answers(await queries.answer_rows(store, s.id))
-                overall = " ".join(f"{k} {fmt(scores[k].total.score) if k in scores else '—'}"
-                                   for k in s.targets)
-                table.add_row(str(s.id), s.name, time.strftime("%Y-%m-%d %H:%M", time.localtime(s.created_at)),
-                              s.kind, s.status, str(s.items), f"{s.done}/{s.conversations}", str(s.errors),
-                              overall)
-            Console().print(table)
+                overall = "\n".join(f"{k} {fmt(scores[k].total.score) if k in scores else '—'}"
+                                     for k in s.targets)
+                out.append((str(s.id), visible(s.name), time.strftime("%m-%d %H:%M", time.localtime(s.created_at)),
+                            s.kind, s.status, f"{s.done}/{s.conversations}", str(s.errors), overall))
+            return store.path, out
         finally:
             await store.close()
-        return 0
 
-    return asyncio.run(main())
+    path, data = asyncio.run(rows())
+    table = Table(title=f"Sessions in {path}", title_justify="left", show_lines=True, box=box.SIMPLE_HEAD,
+                  pad_edge=False)
+    for i, col in enumerate(("id", "name", "date", "kind", "status", "done", "err", "overall")):
+        # Everything but the name keeps its full width; the name wraps.
+        width = max([cell_len(line) for r in data for line in r[i].split("\n")] + [len(col)])
+        table.add_column(col, justify="right" if col in ("id", "done", "err") else "left",
+                         no_wrap=col != "name", min_width=None if col == "name" else width)
+    for r in data:
+        table.add_row(*(Text(c) for c in r))  # names come from prompts: never parsed as markup
+    Console().print(table)
+    return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
