@@ -11,14 +11,13 @@ import csv
 import html
 import io
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from scsafety_tui import report
+from scsafety_tui.atomic import write_atomic
 from scsafety_tui.errors import InputError
 from scsafety_tui.scoring import TargetScores, median_score, score_answers
 from scsafety_tui.store import queries
@@ -197,19 +196,6 @@ def render(data: SessionData, fmt: str, human: bool = False) -> str:
     if fmt == "html":
         return to_html(data, human)
     raise InputError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder: a failed export never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 async def export_to(store: Store, ref: str, fmt: str, output: str | None, *, human: bool = False) -> str:

@@ -267,6 +267,7 @@ async def test_export_writes_markdown(db_file, demo_url, tmp_path, monkeypatch):
         screen = await run_screen(pilot)
         await finished(pilot, screen)
         await pilot.press("e")
+        await pilot.press("enter")  # the export dialog: md to the default path
         path = tmp_path / f"scsafety-session-{sid}.md"
         await wait_until(pilot, path.exists, what="the export")
         await pilot.pause(0.1)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
 import tomli_w
 
+from scsafety_tui.atomic import stage
 from scsafety_tui.errors import InputError
 from scsafety_tui.questions import Item
 from scsafety_tui.taxonomy import Category, SubDimension, Taxonomy
@@ -65,28 +65,13 @@ def render_bank(items: list[Item]) -> str:
     return "".join(json.dumps(it.to_dict(), ensure_ascii=False) + "\n" for it in items)
 
 
-def _stage(path: Path, text: str) -> str:
-    """Write `text` to a temporary file beside `path` (same filesystem, so the later move is atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a bank is an ordinary file
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return tmp
-
-
 def write_all(files: list[tuple[Path, str]]) -> None:
     """Stage every file, then move them into place; on any failure remove what was staged."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, text in files:
             path.parent.mkdir(parents=True, exist_ok=True)
-            staged.append((_stage(path, text), path))
+            staged.append((stage(path, text), path))
         for tmp, path in staged:
             os.replace(tmp, path)
     except OSError as e:

@@ -204,13 +204,15 @@ async def conversation_ids(store: Store, sid: int) -> list[tuple[int, str, str]]
 async def search(store: Store, text: str, limit: int = 200) -> list[tuple[int, str, str, int, str]]:
     """Turns containing `text` (any script): (session id, item id, target, round, content).
 
+    A bank question is stored once per target; it is listed once, with target "" (all targets).
     FTS5's trigram index answers queries of 3+ characters; shorter ones (many Chinese words are two
     characters) fall back to a LIKE scan.
     """
     text = text.strip()
     if not text:
         return []
-    base = """SELECT c.session_id, i.item_key, tg.key, t.round, t.content FROM turn t
+    base = """SELECT c.session_id, i.item_key, CASE t.role WHEN 'user' THEN '' ELSE tg.key END AS who,
+                     t.round, t.content FROM turn t
               JOIN conversation c ON {vis} JOIN item i ON i.id = c.item_id
               JOIN target tg ON tg.id = c.target_id"""
     base = base.format(vis=VISIBLE)
@@ -222,5 +224,6 @@ async def search(store: Store, text: str, limit: int = 200) -> list[tuple[int, s
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         sql = base + " WHERE t.content LIKE ? ESCAPE '\\'"
         params = (f"%{escaped}%",)
-    sql += " ORDER BY c.session_id DESC, i.position LIMIT ?"
+    sql += (" GROUP BY c.session_id, i.item_key, who, t.round, t.content"
+            " ORDER BY c.session_id DESC, min(i.position), t.round LIMIT ?")
     return [tuple(r) for r in await _all(store, sql, (*params, limit))]

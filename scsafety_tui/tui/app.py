@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.screen import Screen
@@ -15,6 +15,7 @@ from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.screens.home import HomeScreen
 from scsafety_tui.tui.screens.run import RunScreen
+from scsafety_tui.tui.session_commands import SessionCommands
 
 
 def _freeze_startup_objects() -> None:
@@ -35,6 +36,7 @@ _frozen = False
 class ScSafetyApp(App[int]):
     CSS_PATH = "scsafety.tcss"
     TITLE = "scsafety-tui"
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {SessionCommands}
 
     def __init__(self, *, db: str, config: Config | None = None, session_id: int | None = None,
                  start: bool = True, run_config: Config | None = None, demo: Any = None,
@@ -66,8 +68,50 @@ class ScSafetyApp(App[int]):
         if self._own_demo and self._demo is not None:
             self._demo.stop()
 
-    def open_session(self, session_id: int, *, start: bool, config: Config | None = None) -> None:
-        self.push_screen(RunScreen(session_id, start=start, config=config))
+    def open_session(self, session_id: int, *, start: bool, config: Config | None = None,
+                     pin: str | None = None) -> None:
+        self.push_screen(RunScreen(session_id, start=start, config=config, pin=pin))
+
+    # ------------------------------------------------------------ saved sessions
+
+    def action_sessions(self) -> None:
+        """The sessions screen (home screen key o; command palette "Sessions")."""
+        from scsafety_tui.tui.screens.sessions import SessionsScreen
+
+        if not isinstance(self.screen, SessionsScreen):
+            self.push_screen(SessionsScreen())
+
+    def open_menu(self, session_id: int) -> None:
+        """What can be done with a saved session: leaderboard, replay, resume..."""
+        from scsafety_tui.tui.screens.session_menu import SessionMenu
+
+        def chosen(action: str | None) -> None:
+            if action:
+                self.session_action(session_id, action)
+
+        self.push_screen(SessionMenu(session_id), chosen)
+
+    def session_action(self, session_id: int, action: str) -> None:
+        if action in ("resume", "view"):
+            self.open_session(session_id, start=action == "resume")
+        elif action == "leaderboard":
+            self.open_leaderboard(session_id)
+        elif action in ("replay", "replay-instant"):
+            self.open_replay(session_id, None if action == "replay-instant" else 1.0)
+        elif action == "export":
+            from scsafety_tui.tui.screens.export_dialog import export_flow
+
+            export_flow(self.screen, session_id)
+
+    def open_replay(self, session_id: int, speed: float | None = 1.0) -> None:
+        from scsafety_tui.tui.screens.replay import ReplayScreen
+
+        self.push_screen(ReplayScreen(session_id, speed=speed))
+
+    def open_leaderboard(self, session_id: int) -> None:
+        from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
+
+        self.push_screen(LeaderboardScreen(session_id))
 
     # ------------------------------------------------------------ demo server
 
@@ -118,3 +162,5 @@ class ScSafetyApp(App[int]):
         yield from super().get_system_commands(screen)
         yield SystemCommand("Spot check", "One prompt (and a follow-up) against the chosen models, judged",
                             self.action_spot)
+        yield SystemCommand("Sessions", "Saved sessions: search, leaderboards, replay, compare, labels",
+                            self.action_sessions)

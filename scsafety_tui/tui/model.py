@@ -36,6 +36,8 @@ class TurnModel:
     """A transient note, e.g. the retry in progress."""
     score: int | None = None
     reasons: list[Reason] = field(default_factory=list)
+    human: int | None = None
+    """A human label's score, shown beside the judges' verdict."""
 
     @property
     def live(self) -> bool:
@@ -78,6 +80,7 @@ def from_transcript(tr: Transcript | None, item_id: str, target: str) -> ConvMod
 def _answer(turn: TurnModel, row: TurnRow) -> None:
     turn.text = row.content
     turn.kind, turn.error = row.error_kind or "", row.error or ""
+    turn.human = row.label[0] if row.label else None
     if row.status == "done":
         turn.reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in row.verdicts]
         turn.score = median_score(v.score for v in row.verdicts)

@@ -4,7 +4,8 @@ the answer rows behind the scoreboard, progress. No Textual here, so it is cheap
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from scsafety_tui.events import (
     ConversationFinished,
@@ -33,16 +34,30 @@ def glyph(status: str, score: int | None) -> str:
     return {"error": FAILED, "blocked": FILTERED, "streaming": ACTIVE}.get(status, PENDING)
 
 
+AnswerKey = tuple[str, str, int]  # (target, item id, round)
+
+
 class LiveScores:
-    """Answer rows keyed by (target, item, round): seeded from the store, then kept current by events."""
+    """Answer rows keyed by (target, item, round): seeded from the store, then kept current by events.
+    Human labels are kept apart from the rows, so events (which never carry labels) can't drop them."""
 
     def __init__(self, items: dict[str, Item]) -> None:
         self.items = items
-        self.rows: dict[tuple[str, str, int], AnswerRow] = {}
+        self.rows: dict[AnswerKey, AnswerRow] = {}
+        self.labels: dict[AnswerKey, int] = {}
         self.dirty = True
 
-    def seed(self, rows: Sequence[AnswerRow]) -> None:
+    def seed(self, rows: Sequence[AnswerRow], labels: Mapping[AnswerKey, int] | None = None) -> None:
         self.rows = {(r.target, r.item_id, r.round): r for r in rows}
+        self.labels = dict(labels) if labels is not None else {
+            k: r.label for k, r in self.rows.items() if r.label is not None}
+        self.dirty = True
+
+    def set_label(self, key: AnswerKey, score: int | None) -> None:
+        if score is None:
+            self.labels.pop(key, None)
+        else:
+            self.labels[key] = score
         self.dirty = True
 
     def put(self, target: str, item_id: str, rnd: int, status: str, scores: tuple[int | None, ...] = ()) -> None:
@@ -51,9 +66,12 @@ class LiveScores:
                                                       status, scores)
         self.dirty = True
 
-    def compute(self) -> dict[str, TargetScores]:
+    def compute(self, human: bool = False) -> dict[str, TargetScores]:
+        """Judge-only scores, or human-adjusted ones (a label replaces the judges' median)."""
         self.dirty = False
-        return score_answers(self.rows.values())
+        if not human:
+            return score_answers(self.rows.values())
+        return score_answers((replace(r, label=self.labels.get(k)) for k, r in self.rows.items()), human=True)
 
 
 class RunState:
@@ -71,7 +89,8 @@ class RunState:
 
     # ------------------------------------------------------------ seeding from the store
 
-    def seed(self, rows: Sequence[AnswerRow]) -> None:
+    def seed(self, rows: Sequence[AnswerRow], labels: Mapping[AnswerKey, int] | None = None) -> None:
+        """Glyphs and scores from stored answers; labels default to the rows' own."""
         for marks in self.glyphs.values():
             marks[:] = [PENDING] * len(marks)
         for r in rows:
@@ -82,7 +101,7 @@ class RunState:
             for i in range(1, len(marks)):
                 if marks[i - 1] in (FAILED, FILTERED) and marks[i] == PENDING:
                     marks[i] = SKIPPED
-        self.scores.seed(rows)
+        self.scores.seed(rows, labels)
 
     # ------------------------------------------------------------ events
 
@@ -132,6 +151,7 @@ class RunState:
         key = (ev.item_id, ev.target)
         turn = self._conv(key).turn(ev.round)
         turn.state, turn.score = SCORED, ev.score
+        turn.human = self.scores.labels.get((ev.target, ev.item_id, ev.round))
         turn.reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in ev.verdicts]
         self._mark(key, ev.round, glyph("done", ev.score))
         self.scores.put(ev.target, ev.item_id, ev.round, "done", tuple(v.score for v in ev.verdicts))

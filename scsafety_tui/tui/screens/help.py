@@ -1,7 +1,8 @@
-"""The `?` screen: keys and glyphs of the run screen."""
+"""The `?` screen: keys and glyphs of the run screen (other screens pass their own keys)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.console import Group
@@ -21,7 +22,12 @@ KEYS = (
     ("m", "raw text ⇄ Markdown for finished answers"),
     ("v", "show / hide the judges' reasons under each verdict"),
     ("r", "rerun the errored conversations (after the run)"),
-    ("e", "export the session as Markdown"),
+    ("0 / 1 / 2", "human score for the focused lane's latest scored answer, marked ▲ (tab or click picks the "
+                  "lane; a note is asked, Enter skips it); the badge then reads “judge 0 · human 2”"),
+    ("x", "clear that answer's human label (the judges' verdicts are never changed)"),
+    ("h", "scoreboard: judge-only ⇄ human-adjusted (a human label replaces the judges' median)"),
+    ("< / >", "replay only: slower / faster (×1, ×2, ×10, instant); space pauses"),
+    ("e", "export the session (md, csv, json or html, to a path you choose)"),
     ("s", "the whole scoreboard on screen (s or escape to go back)"),
     ("ctrl+p", "command palette (the same actions)"),
     ("escape", "back to the sessions list"),
@@ -38,18 +44,24 @@ NOTES = (
 )
 
 
-def help_renderable() -> Group:
-    keys = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-    keys.add_column(style="bold", no_wrap=True)
-    keys.add_column()
-    for key, action in KEYS:
-        keys.add_row(key, action)
-    return Group(Text("Run screen keys", style="bold underline"), Text(), keys, Text(), Text(NOTES))
+def help_renderable(title: str = "Run screen keys", keys: Sequence[tuple[str, str]] = KEYS,
+                    notes: str = NOTES) -> Group:
+    table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, action in keys:
+        table.add_row(key, action)
+    return Group(Text(title, style="bold underline"), Text(), table, Text(), Text(notes))
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
+    def __init__(self, title: str = "Run screen keys", keys: Sequence[tuple[str, str]] = KEYS,
+                 notes: str = NOTES) -> None:
+        super().__init__()
+        self.help_content = help_renderable(title, keys, notes)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(help_renderable())
+            yield Static(self.help_content)

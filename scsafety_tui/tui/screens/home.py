@@ -29,6 +29,7 @@ class HomeScreen(WorkerScreen):
         Binding("n", "new_run", "New run"),
         Binding("d", "demo", "Demo"),
         Binding("s", "app.spot", "Spot check"),
+        Binding("o", "app.sessions", "Sessions"),
         Binding("g", "refresh", "Refresh"),
     ]
     app: ScSafetyApp

@@ -31,10 +31,12 @@ from scsafety_tui.scoring import fmt
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.bridge import EventBridge
+from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.messages import EngineEvent, ItemChosen, ScopeChosen
 from scsafety_tui.tui.model import ConvModel, from_transcript
 from scsafety_tui.tui.pace import RunPace
 from scsafety_tui.tui.screens.help import HelpScreen
+from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.run_commands import RunCommands
 from scsafety_tui.tui.screens.run_control import RunControl
 from scsafety_tui.tui.state import RunState
@@ -49,7 +51,11 @@ DWELL_S = 1.0
 """Following lanes stay on a conversation at least this long: readable, and cheap with very fast targets."""
 
 
-class RunScreen(RunControl):
+BOARD_TITLES = {False: "SC-Safety score (scored answers)",
+                True: "SC-Safety score, human-adjusted (scored answers)"}
+
+
+class RunScreen(Labelling, RunControl):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "toggle_pause", "Pause/resume"),
         Binding("c", "cancel_run", "Cancel"),
@@ -61,14 +67,18 @@ class RunScreen(RunControl):
         Binding("r", "retry_errors", "Retry errors"),
         Binding("e", "export", "Export"),
         Binding("s", "scores", "Scores"),
+        Binding("h", "toggle_human", "Judge/human"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Sessions", show=False),
     ]
     COMMANDS: ClassVar[set[Any]] = {RunCommands}
 
-    def __init__(self, session_id: int, *, start: bool = True, config: Config | None = None) -> None:
+    def __init__(self, session_id: int, *, start: bool = True, config: Config | None = None,
+                 pin: str | None = None) -> None:
+        """pin: open with the lanes pinned to this item (a search hit)."""
         super().__init__()
         self.session_id = session_id
+        self.first_pin = pin
         self.start = start
         self.config = config
         self.bridge = EventBridge(self)
@@ -79,6 +89,7 @@ class RunScreen(RunControl):
         self.pinned = None
         self.markdown = False
         self.reasons = False
+        self.human = False
         self.session_status = ""
         self.run_state = "loading"
         self.after_stop = None
@@ -128,10 +139,12 @@ class RunScreen(RunControl):
         nav.border_title = "items"
         nav.setup(items, targets)
         board = self.query_one(Scoreboard)
-        board.border_title = "SC-Safety score (scored answers)"
+        board.border_title = BOARD_TITLES[self.human]
         board.setup(self.taxonomy, targets)
         await self.reload()
-        if items:
+        if self.first_pin in self.st.items:
+            await self.pin(self.first_pin)
+        elif items:
             await self.pin(items[0].id, follow=self.start)
 
     async def reload(self) -> None:
@@ -241,7 +254,7 @@ class RunScreen(RunControl):
     def _update_scores(self) -> None:
         if not self.st.scores.dirty:
             return
-        scores = self.st.scores.compute()
+        scores = self.st.scores.compute(self.human)
         self.query_one(Scoreboard).show(scores)
         for target, lane in self.lanes.items():
             ts = scores.get(target)
@@ -260,7 +273,10 @@ class RunScreen(RunControl):
             state=self.run_state, done=p.done if p else 0, total=p.total if p else 0,
             elapsed=self.pace.elapsed(now), eta=self.pace.eta(p, now) if running else None,
             tokens=sum(self.bridge.tokens.values()), retries=self.st.retries, errors=p.errors if p else 0,
-            following=self.pinned is None, markdown=self.markdown))
+            following=self.pinned is None, markdown=self.markdown, mode=self.status_mode()))
+
+    def status_mode(self) -> str:
+        return "human-adjusted scores" if self.human else ""
 
     # ------------------------------------------------------------ navigation and views
 
@@ -312,6 +328,32 @@ class RunScreen(RunControl):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
+
+    # ------------------------------------------------------------ human labels
+
+    def action_toggle_human(self) -> None:
+        self.human = not self.human
+        self.query_one(Scoreboard).border_title = BOARD_TITLES[self.human]
+        self.st.scores.dirty = True
+        self._update_scores()
+        self._tick()
+
+    def label_target(self) -> AnswerRef | None:
+        lane = next((lane for lane in self.lanes.values() if lane.has_focus_within), None)
+        turn = lane.label_turn() if lane else None
+        if lane is None or lane.item_id is None or turn is None:
+            self.notify("Labels apply to the focused lane's latest scored answer (marked ▲): "
+                        "press tab or click a lane with a scored answer first.", severity="warning")
+            return None
+        return AnswerRef(self.session_id, lane.item_id, lane.target, turn.round, turn.score, turn.human)
+
+    async def label_applied(self, ref: AnswerRef, score: int | None) -> None:
+        self.st.scores.set_label(ref.key, score)
+        for conv in (self.st.live.get((ref.item_id, ref.target)), self.lanes[ref.target].conv):
+            if conv is not None and conv.item_id == ref.item_id and ref.round in conv.turns:
+                conv.turns[ref.round].human = score
+        self.lanes[ref.target].touch()
+        self._update_scores()
 
     async def on_item_chosen(self, message: ItemChosen) -> None:
         await self.pin(message.item_id)

@@ -16,6 +16,7 @@ from scsafety_tui.store.db import Store
 from scsafety_tui.tui.messages import RunEnded
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
+from scsafety_tui.tui.screens.export_dialog import export_flow
 from scsafety_tui.tui.state import FAILED
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class RunControl(WorkerScreen):
     run_state: str
     session_status: str
     pinned: str | None
+    human: bool  # scores shown human-adjusted
     after_stop: str | None  # "quit" | "back" once the run has stopped
 
     if TYPE_CHECKING:  # provided by RunScreen
@@ -91,7 +93,9 @@ class RunControl(WorkerScreen):
         self.session_status = session["status"]
         await self.reload()  # the store is the truth: final glyphs and scores come from it, not events
         if status == "done" and self.pinned is None and self.st.order:
-            await self.pin(self.st.order[-1])  # nothing left to follow: show the last item, from its top
+            # Nothing left to follow: show the last item, from its top. Still "following", so a user who
+            # pressed f just as the run ended is not overruled.
+            await self.pin(self.st.order[-1], follow=True)
         self.run_state = status if status in ("done", "cancelled", "failed") else self.idle_state()
         self._tick()
         if status == "cancelled":
@@ -173,20 +177,4 @@ class RunControl(WorkerScreen):
             self.start_run(retry_errors=True)
 
     def action_export(self) -> None:
-        self.export_session()
-
-    @work(exclusive=True, exit_on_error=False, group="export", description="Export")
-    async def export_session(self) -> str | None:
-        import importlib.util
-        from pathlib import Path
-
-        if importlib.util.find_spec("scsafety_tui.exports") is None:
-            self.notify("Export arrives with the sessions feature.")
-            return None
-        from scsafety_tui.exports import export_session
-
-        path = str(Path.cwd() / f"scsafety-session-{self.session_id}.md")
-        # export_session is synchronous and runs its own event loop: keep it off ours
-        await asyncio.to_thread(export_session, self.app.db, str(self.session_id), "md", path)
-        self.notify(f"Exported to {path}")
-        return path
+        export_flow(self, self.session_id, human=self.human)

@@ -26,8 +26,9 @@ SCORE_LABELS = {0: "unsafe", 1: "safe, no real help", 2: "safe, with advice"}
 Block = tuple[Hashable, str, Callable[[], RenderableType]]  # (cache key, component class, renderer)
 
 
-def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool) -> list[Block]:
-    """What one round shows, top to bottom; the keys change exactly when the rendering would."""
+def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: bool = False) -> list[Block]:
+    """What one round shows, top to bottom; the keys change exactly when the rendering would.
+    target: this answer is the one the label keys (0/1/2/x) apply to, so say so under its badge."""
     r = turn.round
     origin = "(attacker)" if turn.origin == "attacker" else ""
     # No space after the label: Rich wraps at spaces and would push a CJK prompt to the next line.
@@ -51,6 +52,8 @@ def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool) -> list[B
                        lambda: note))
     if turn.state in (JUDGING, SCORED):
         blocks.append(_badge(turn))
+    if target:
+        blocks.append((("t", r), "labelmark", lambda: Text(f"▲ R{r} · 0/1/2 human score · x clears")))
     if reasons and turn.reasons:
         lines = tuple((x.judge, x.score, x.text) for x in turn.reasons)
         blocks.append((("r", r, lines), "reason", lambda: Text("\n").join(
@@ -72,7 +75,10 @@ def _note(turn: TurnModel) -> Text | None:
 
 
 def _badge(turn: TurnModel) -> Block:
-    r, s = turn.round, turn.score
+    r, s, h = turn.round, turn.score, turn.human
+    if h is not None and turn.state == SCORED:  # the human's score colours the badge: it is the one that counts
+        judge = "?" if s is None else s
+        return ("b", r, s, h), f"score-{h}", lambda: Text(f" R{r} judge {judge} · human {h} ")
     if turn.state == JUDGING:
         return ("b", r, "judging"), "judging", lambda: Text(f" R{r} … judging ")
     if s is None:
@@ -91,7 +97,8 @@ class ConversationView(ScrollView):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"conversation--prompt", "conversation--answer", "conversation--muted",
                          "conversation--note", "conversation--error", "conversation--blocked",
                          "conversation--judging", "conversation--nojudge", "conversation--score-0",
-                         "conversation--score-1", "conversation--score-2", "conversation--reason"}
+                         "conversation--score-1", "conversation--score-2", "conversation--reason",
+                         "conversation--labelmark"}
     BADGES = ("judging", "nojudge", "score-0", "score-1", "score-2")
 
     def __init__(self) -> None:
@@ -141,7 +148,9 @@ class ConversationView(ScrollView):
         used: dict[tuple[Hashable, int], list[Strip]] = {}
         prev = ""
         for key, component, render in self._blocks:
-            if lines and not (prev == "answer" and component in ("error", "blocked", "muted", "note")):
+            tight = ((prev == "answer" and component in ("error", "blocked", "muted", "note"))
+                     or component == "labelmark")  # the mark sits right under its badge
+            if lines and not tight:
                 lines.append(Strip.blank(width, self.base_style))  # a blank line between blocks
             cache_key = (key, width)
             strips = self._cache.get(cache_key)

@@ -12,13 +12,13 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from scsafety_tui.questions import Item
-from scsafety_tui.tui.model import ConvModel, TurnModel
+from scsafety_tui.tui.model import SCORED, ConvModel, TurnModel
 from scsafety_tui.tui.text import raw
 from scsafety_tui.tui.widgets.conversation import Block, ConversationView, turn_blocks
 
 
 class Lane(Vertical):
-    def __init__(self, index: int, target: str) -> None:
+    def __init__(self, index: int | str, target: str) -> None:
         super().__init__(classes="lane")
         self.index, self.target = index, target
         self.header = Static(classes="lane-header")
@@ -35,6 +35,10 @@ class Lane(Vertical):
         """Following: the shown conversation is over; move to the newest one when the dwell time is up."""
         self._dirty = True
         self._header_dirty = True
+        self._focused = False
+        """Whether the lane had focus at the last flush: the label keys apply to a focused lane."""
+        self.labels = True
+        """Mark the answer the label keys apply to when focused (False where there are no label keys)."""
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -62,16 +66,26 @@ class Lane(Vertical):
         if rate is not None and rate != self.rate:
             self.rate, self._header_dirty = rate, True
 
+    def label_turn(self) -> TurnModel | None:
+        """The answer the label keys apply to: the latest scored one."""
+        scored = [t for t in self._turns() if t.state == SCORED]
+        return scored[-1] if scored else None
+
     def flush(self, stream_text: Callable[[int], str], md: bool, reasons: bool, streamed: bool) -> None:
         """Draw what changed since the last flush (blocks that did not change come from the cache)."""
+        focused = self.labels and self.has_focus_within
+        if focused != self._focused:
+            self._focused, self._dirty = focused, True
         if self._header_dirty:
             self._header_dirty = False
             self.header.update(self._header(), layout=False)
         if self._dirty or streamed:
             self._dirty = False
             blocks: list[Block] = []
+            marked = self.label_turn() if focused else None
             for turn in self._turns():
-                blocks += turn_blocks(turn, stream_text(turn.round) if turn.live else "", md, reasons)
+                blocks += turn_blocks(turn, stream_text(turn.round) if turn.live else "", md, reasons,
+                                      target=turn is marked)
             self.view.set_blocks(blocks, follow=not self.pinned)
 
     def _turns(self) -> list[TurnModel]:

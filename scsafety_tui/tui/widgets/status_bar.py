@@ -27,6 +27,8 @@ class StatusInfo:
     errors: int = 0
     following: bool = True
     markdown: bool = False
+    mode: str = ""
+    """Shown after the state when set: a replay's speed, human-adjusted scores."""
 
 
 STATE_STYLES = {"running": "bold green", "paused": "bold yellow", "cancelling": "bold yellow",
@@ -43,9 +45,11 @@ class StatusBar(Static):
             return
         self._last = StatusInfo(**info.__dict__)
         sep = ("  ·  ", "dim")
+        mode = [(info.mode, "bold cyan"), sep] if info.mode else []
         hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled") else ""
         self.update(Text.assemble(
             (info.state, STATE_STYLES.get(info.state, "bold")), (hint, "dim"), sep,
+            *mode,
             f"{info.done}/{info.total} conversations", sep,
             f"elapsed {clock_text(info.elapsed)}", sep, f"ETA {clock_text(info.eta)}", sep,
             f"{info.tokens:,} tokens", sep, f"retries {info.retries}", sep,

@@ -1,0 +1,160 @@
+"""Comparing two sessions that share items (compare.compare_sessions): per target and per sub-dimension the
+two scores and their difference, and the answers whose score changed (enter shows both conversations)."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from scsafety_tui.compare import Comparison, ScorePair, compare_sessions
+from scsafety_tui.report import TableData
+from scsafety_tui.scoring import fmt, fmt_delta
+from scsafety_tui.store import queries
+from scsafety_tui.taxonomy import parse_taxonomy
+from scsafety_tui.tui.screens.base import WorkerScreen
+from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
+from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.widgets.answer_table import score_text
+from scsafety_tui.tui.widgets.report_table import ReportTable
+
+if TYPE_CHECKING:
+    from scsafety_tui.tui.app import ScSafetyApp
+
+SUMMARY = ("total", "R1", "R2", "Δ")
+
+
+def _pair(p: ScorePair, delta: bool = False) -> tuple[str, str, str]:
+    show = fmt_delta if delta else fmt
+    return show(p.a), show(p.b), fmt_delta(p.diff)
+
+
+def totals_table(c: Comparison) -> TableData:
+    header = ("Target", *(f"{k} {side}" for k in SUMMARY for side in ("A", "B", "diff")))
+    rows = tuple((t, *(v for k in SUMMARY for v in _pair(c.totals[t][k], k == "Δ"))) for t in c.targets)
+    return TableData("Overall: A, B and B − A", header, rows)
+
+
+def sub_table(c: Comparison, names: dict[str, str]) -> TableData:
+    rows = tuple((names.get(sub, sub), t, *_pair(pair)) for t in c.targets
+                 for sub, pair in c.sub_dimensions[t].items())
+    return TableData("Per sub-dimension and target", ("Sub-dimension", "Target", "A", "B", "diff"), rows)
+
+
+class SessionPicker(ModalScreen[int | None]):
+    """The second session of a comparison: those sharing items with the first can be picked."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+    app: ScSafetyApp
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__(classes="session-menu")
+        self.session_id = session_id
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="session-menu")
+
+    async def on_mount(self) -> None:
+        store = self.app.store
+        mine = {it.id for it in await queries.items(store, self.session_id)}
+        menu = self.query_one(OptionList)
+        menu.border_title = f"compare session {self.session_id} with… (sessions sharing items)"
+        first: int | None = None
+        for s in await queries.list_sessions(store):
+            if s.id == self.session_id:
+                continue
+            shared = len(mine & {it.id for it in await queries.items(store, s.id)})
+            label = Text.assemble(raw(f"#{s.id} {s.name}"), (f" · {s.status} · {shared} shared items", "dim"))
+            menu.add_option(Option(label, id=str(s.id), disabled=not shared))
+            if shared and first is None:
+                first = menu.option_count - 1
+        menu.highlighted = first
+        menu.focus()
+
+    @on(OptionList.OptionSelected)
+    def chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(int(event.option.id or 0))
+
+
+def pick_and_compare(screen: Screen[object], session_id: int, *, human: bool = False) -> None:
+    def picked(other: int | None) -> None:
+        if other:
+            screen.app.push_screen(CompareScreen(session_id, other, human=human))
+
+    screen.app.push_screen(SessionPicker(session_id), picked)
+
+
+class CompareScreen(WorkerScreen):
+    CSS_PATH = "../browse.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "toggle_human", "Judge/human"),
+        Binding("escape", "dismiss", "Back"),
+    ]
+    app: ScSafetyApp
+
+    def __init__(self, a: int, b: int, *, human: bool = False) -> None:
+        super().__init__()
+        self.a, self.b, self.human = a, b, human
+        self.comparison: Comparison | None = None
+        self.names: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="cmp-info")
+        with Horizontal(id="cmp-body"):
+            with VerticalScroll(id="cmp-tables"):
+                yield ReportTable(id="cmp-totals")
+                yield ReportTable(id="cmp-subs")
+            changed: DataTable[Text | str] = DataTable(cursor_type="row", zebra_stripes=True, id="cmp-changed")
+            changed.border_subtitle = "enter shows both conversations"
+            yield changed
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        row_a = await queries.session_row(self.app.store, self.a)
+        row_b = await queries.session_row(self.app.store, self.b)
+        self.title = f"compare #{self.a} ⇄ #{self.b}"
+        taxonomy = parse_taxonomy(json.loads(row_a["taxonomy"]), f"session {self.a}")
+        self.names = {s.id: s.name_zh for s in taxonomy.sub_dimensions}
+        self.heads = (row_a["name"], row_b["name"])
+        changed = self.query_one("#cmp-changed", DataTable)
+        for key in ("item", "sub-dimension", "target", "R", "A", "B"):
+            changed.add_column(key, key=key)
+        await self.reload()
+        changed.focus()
+
+    async def reload(self) -> None:
+        c = self.comparison = await compare_sessions(self.app.store, self.a, self.b, human=self.human)
+        self.query_one("#cmp-totals", ReportTable).show(totals_table(c))
+        self.query_one("#cmp-subs", ReportTable).show(sub_table(c, self.names))
+        changed = self.query_one("#cmp-changed", DataTable)
+        changed.clear()  # which answers changed depends on the scoring mode: a new list
+        for i, ch in enumerate(c.changed):
+            changed.add_row(raw(ch.item_id), raw(self.names.get(ch.sub_dimension, ch.sub_dimension)),
+                            raw(ch.target), str(ch.round), score_text(ch.a, "?"), score_text(ch.b, "?"), key=str(i))
+        changed.border_title = f"{len(c.changed)} answers scored differently"
+        mode = "human-adjusted" if self.human else "judge-only"
+        self.query_one("#cmp-info", Static).update(Text.assemble(
+            raw(f"A: #{self.a} {self.heads[0]}   B: #{self.b} {self.heads[1]}"),
+            f"   ·   {len(c.items)} shared items · {len(c.targets)} shared targets · scores {mode} (h)"))
+
+    async def action_toggle_human(self) -> None:
+        self.human = not self.human
+        await self.reload()
+
+    @on(DataTable.RowSelected, "#cmp-changed")
+    def chosen(self, event: DataTable.RowSelected) -> None:
+        if self.comparison is None:
+            return
+        ch = self.comparison.changed[int(event.row_key.value or 0)]
+        self.app.push_screen(TranscriptScreen(
+            [Pane("A", self.a, ch.item_id, ch.target), Pane("B", self.b, ch.item_id, ch.target)],
+            title=f"{ch.item_id} · {ch.target} · R{ch.round}: A {ch.a} → B {ch.b}"))

@@ -1,0 +1,188 @@
+"""A session's leaderboard: SC-Safety's tables (overall with ±95% CI, per category, per category and round,
+per sub-dimension) from report.all_tables, judge-only or human-adjusted (h); judge-vs-human agreement; and
+the list of scored answers, where 0/1/2/x label the highlighted one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+
+from scsafety_tui import report
+from scsafety_tui.compare import judge_human_agreement
+from scsafety_tui.scoring import AnswerRow, score_answers
+from scsafety_tui.store import queries
+from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+from scsafety_tui.tui.labels import AnswerRef
+from scsafety_tui.tui.screens.export_dialog import export_flow
+from scsafety_tui.tui.screens.help import HelpScreen
+from scsafety_tui.tui.screens.labelling import Labelling
+from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
+from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.widgets.answer_table import AnswerTable
+from scsafety_tui.tui.widgets.report_table import ReportTable
+
+TABLE_IDS = ("lb-overall", "lb-category", "lb-category-round", "lb-sub")
+KEYS = (
+    ("h", "judge-only ⇄ human-adjusted scores (a human label replaces the judges' median)"),
+    ("0 / 1 / 2", "human score for the highlighted answer in the answers list (a note is asked; Enter skips)"),
+    ("x", "clear the highlighted answer's human label"),
+    ("enter", "on a table row: show that target's (or sub-dimension's) answers; on an answer: its conversation"),
+    ("a", "show every answer again"),
+    ("t", "triage: answers where judges disagree with each other or with a human"),
+    ("c", "compare with another session that shares items"),
+    ("p / v", "replay the session / its transcripts on the run screen"),
+    ("e", "export (md, csv, json, html)"),
+    ("escape", "back"),
+)
+
+
+def agreement_text(rows: list[AnswerRow]) -> str:
+    pct, kappa, n = judge_human_agreement(rows)
+    if not n:
+        return "judge vs human: no human labels yet"
+    k = "—" if kappa is None else f"{kappa:.2f}"
+    return f"judge vs human: {pct:.2f}% agreement · Cohen's κ {k} · {n} labelled answers"
+
+
+class LeaderboardScreen(Labelling):
+    CSS_PATH = "../browse.tcss"
+    AUTO_FOCUS = "#lb-answers"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("h", "toggle_human", "Judge/human"),
+        Binding("t", "triage", "Triage"),
+        Binding("c", "compare", "Compare"),
+        Binding("a", "all_answers", "All answers"),
+        Binding("p", "replay", "Replay"),
+        Binding("v", "view", "Transcripts", show=False),
+        Binding("e", "export", "Export"),
+        Binding("question_mark", "help", "Help"),
+        Binding("escape", "dismiss", "Back"),
+    ]
+
+    def __init__(self, session_id: int) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.human = False
+        self.rows: list[AnswerRow] = []
+        self.targets: list[str] = []
+        self.taxonomy: Taxonomy
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="lb-info")
+        with Horizontal(id="lb-body"):
+            with VerticalScroll(id="lb-tables"):
+                for table_id in TABLE_IDS:
+                    yield ReportTable(id=table_id)
+            yield AnswerTable(id="lb-answers")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        store, sid = self.app.store, self.session_id
+        row = await queries.session_row(store, sid)
+        self.title, self.sub_title = row["name"], f"leaderboard · session {sid} · {row['status']}"
+        self.taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
+        self.targets = [r["key"] for r in await queries.targets(store, sid)]
+        self.query_one(AnswerTable).setup({s.id: s.name_zh for s in self.taxonomy.sub_dimensions})
+        await self.reload()
+
+    async def on_screen_resume(self) -> None:
+        if self.rows:  # back from triage or a replay: labels may have changed
+            await self.reload()
+
+    async def reload(self) -> None:
+        self.rows = await queries.answer_rows(self.app.store, self.session_id)
+        self.query_one(AnswerTable).fill(self.rows)
+        self.show_scores()
+
+    def tables(self) -> list[report.TableData]:
+        return report.all_tables(score_answers(self.rows, human=self.human), self.taxonomy, self.targets)
+
+    def show_scores(self) -> None:
+        for table_id, data in zip(TABLE_IDS, self.tables(), strict=True):
+            self.query_one(f"#{table_id}", ReportTable).show(data)
+        mode = "HUMAN-ADJUSTED (h: judge-only)" if self.human else "JUDGE-ONLY (h: human-adjusted)"
+        self.query_one("#lb-info", Static).update(raw(
+            f"scores: {mode}   ·   {agreement_text(self.rows)}   ·   "
+            f"{len(self.targets)} targets · {sum(r.status == 'done' for r in self.rows)} scored answers"))
+
+    def action_toggle_human(self) -> None:
+        self.human = not self.human
+        self.show_scores()
+
+    # ------------------------------------------------------------ the answers list
+
+    @on(DataTable.RowSelected, ".report")
+    def table_row_chosen(self, event: DataTable.RowSelected) -> None:
+        """A target's row shows its answers; a sub-dimension's row shows that sub-dimension's."""
+        index = int(event.row_key.value or 0)
+        answers = self.query_one(AnswerTable)
+        if event.data_table.id == "lb-sub":
+            sub = self.taxonomy.sub_dimensions[index]
+            answers.fill(self.rows, lambda r: r.sub_dimension == sub.id)
+            answers.border_title = f"answers · {sub.name_zh}"
+        else:
+            target = self.targets[index]
+            answers.fill(self.rows, lambda r: r.target == target)
+            answers.border_title = raw(f"answers · {target}")
+        answers.focus()
+
+    def action_all_answers(self) -> None:
+        answers = self.query_one(AnswerTable)
+        answers.fill(self.rows)
+        answers.border_title = "answers"
+
+    @on(DataTable.RowSelected, "#lb-answers")
+    def answer_chosen(self) -> None:
+        row = self.query_one(AnswerTable).current()
+        if row is not None:
+            self.app.push_screen(TranscriptScreen([Pane("", self.session_id, row.item_id, row.target)]))
+
+    # ------------------------------------------------------------ labels
+
+    def label_target(self) -> AnswerRef | None:
+        answers = self.query_one(AnswerTable)
+        row = answers.current() if answers.has_focus else None
+        if row is None:
+            self.notify("Labels apply to the highlighted row of the answers list: tab to it first.",
+                        severity="warning")
+            return None
+        return AnswerRef(self.session_id, row.item_id, row.target, row.round, row.judge_score(), row.label,
+                         row.turn_id)
+
+    async def label_applied(self, ref: AnswerRef, score: int | None) -> None:
+        self.rows = [replace(r, label=score) if r.turn_id == ref.turn_id else r for r in self.rows]
+        changed = next(r for r in self.rows if r.turn_id == ref.turn_id)
+        self.query_one(AnswerTable).set_label(changed)
+        self.show_scores()
+
+    # ------------------------------------------------------------ elsewhere
+
+    def action_triage(self) -> None:
+        from scsafety_tui.tui.screens.triage import TriageScreen
+
+        self.app.push_screen(TriageScreen(self.session_id))
+
+    def action_compare(self) -> None:
+        from scsafety_tui.tui.screens.compare import pick_and_compare
+
+        pick_and_compare(self, self.session_id, human=self.human)
+
+    def action_replay(self) -> None:
+        self.app.open_replay(self.session_id)
+
+    def action_view(self) -> None:
+        self.app.open_session(self.session_id, start=False)
+
+    def action_export(self) -> None:
+        export_flow(self, self.session_id, human=self.human)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Leaderboard keys", KEYS, ""))

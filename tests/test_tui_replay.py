@@ -1,0 +1,135 @@
+"""Replay: the run screen fed by the store's event stream. Same transcripts and scoreboard as the live run,
+instant or paced, pausable, and no writes to the store."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from test_tui_support import SIZE, app_for, demo_session, finished, run_screen, screen_text, wait_until
+
+from scsafety_tui.demo.server import DemoServer
+from scsafety_tui.store import queries
+from scsafety_tui.store.db import Store
+from scsafety_tui.store.replay import timed_events
+from scsafety_tui.tui.app import ScSafetyApp
+from scsafety_tui.tui.replay_clock import ReplayClock
+from scsafety_tui.tui.screens.replay import ReplayScreen
+from scsafety_tui.tui.widgets.navigator import Navigator
+from scsafety_tui.tui.widgets.scoreboard import Scoreboard
+
+
+def _board(screen) -> dict[tuple[str, str], str]:
+    board = screen.query_one(Scoreboard)
+    return {(row, t): board.get_cell(row, t).plain for row in board.score_rows for t in board.targets}
+
+
+def _db_state(db: str) -> list[tuple[object, ...]]:
+    """Row counts, text size and the session's status: what a write would change."""
+    with sqlite3.connect(db) as conn:
+        return [conn.execute(sql).fetchone() for sql in (
+            "SELECT count(*), sum(length(content)) FROM turn", "SELECT count(*) FROM verdict",
+            "SELECT count(*) FROM label", "SELECT group_concat(status) FROM conversation",
+            "SELECT status, finished_at, name FROM session")]
+
+
+async def _replay(pilot, sid: int, speed: float | None) -> ReplayScreen:
+    pilot.app.open_replay(sid, speed)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReplayScreen) and pilot.app.screen.state)
+    screen = pilot.app.screen
+    assert isinstance(screen, ReplayScreen)
+    return screen
+
+
+async def test_instant_replay_equals_the_live_run(db_file, demo_url):
+    sid, config = await demo_session(db_file, demo_url, limit=4)
+    app = app_for(db_file, sid, config)
+    async with app.run_test(size=SIZE) as pilot:
+        live = await run_screen(pilot)
+        await finished(pilot, live)
+        live_board, live_glyphs = _board(live), dict(live.st.glyphs)
+        assert any(v != "—" for v in live_board.values())
+        before = _db_state(db_file)
+
+        screen = await _replay(pilot, sid, None)
+        await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
+        # the replay's numbers come from its events (its end does not reload the store); scores are drawn at
+        # 2 Hz, so wait for the next draw
+        await wait_until(pilot, lambda: not screen.st.scores.dirty, timeout=2, what="the scoreboard")
+        assert _board(screen) == live_board
+        assert screen.st.glyphs == live_glyphs
+        assert "replay instant" in screen_text(pilot)
+
+        # every transcript: step through the items; each lane shows its stored conversation in full
+        store = app.store
+        await screen.pin(screen.st.order[0])
+        for item in screen.st.order:
+            await pilot.pause(0.15)  # a lane draws on its next flush
+            assert screen.pinned == item
+            for target, lane in screen.lanes.items():
+                tr = await queries.transcript(store, sid, item, target)
+                assert tr is not None and tr.turns
+                text = "".join(lane.view.text.split())  # wrapping splits lines at spaces
+                for turn in tr.turns:
+                    assert "".join(turn.content.split()) in text, (item, target, turn.round, turn.role)
+                assert f"R2 {tr.turns[-1].verdicts[0].score} ·" in lane.view.text
+            await pilot.press("n")
+    assert _db_state(db_file) == before  # a replay never writes (labels aside)
+
+
+async def test_paced_replay_pauses_and_changes_speed(db_file):
+    server = DemoServer(first_token_delay=0.05, token_delay=0.004)
+    url = await server.start()
+    try:
+        sid, config = await demo_session(db_file, url, limit=1, concurrency=1,
+                                         personas=("demo-guardian", "demo-pushover"))
+        app = app_for(db_file, sid, config)
+        async with app.run_test(size=SIZE) as pilot:
+            await finished(pilot, await run_screen(pilot))
+    finally:
+        await server.stop()
+    store = await Store.open(db_file)
+    try:
+        timed = [t async for t, _ in timed_events(store, sid)]
+    finally:
+        await store.close()
+    length = timed[-1]
+    assert length > 0.5  # the session's own duration, which ×1 reproduces
+
+    app = ScSafetyApp(db=db_file)  # the real clock: the replay's elapsed time is measured
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _replay(pilot, sid, 1.0)
+        await wait_until(pilot, lambda: screen.run_state == "running", what="the replay to start")
+        assert "replay ×1" in screen_text(pilot)
+        await pilot.pause(0.2)
+        await pilot.press("space")
+        assert screen.clock.paused and screen.run_state == "paused"
+        held = screen.clock.position()
+        await pilot.pause(0.3)
+        assert screen.clock.position() == held and screen.replaying
+        await pilot.press("space", "greater_than_sign")
+        assert screen.clock.speed == 2.0
+        await pilot.pause(0.1)
+        assert "replay ×2" in screen_text(pilot)
+        await wait_until(pilot, lambda: screen.run_state == "replayed", timeout=10, what="the replay to end")
+        # about the session's length: 0.2 s at ×1, the rest at ×2, plus the pause
+        elapsed = screen.pace.elapsed(0.0) or 0.0
+        assert elapsed >= 0.2 + (length - 0.2) / 2 - 0.05
+        assert screen.query_one(Navigator).glyphs_of(screen.st.order[0], "demo-pushover") == "20"
+
+
+def test_replay_clock_speed_and_pause() -> None:
+    now = [100.0]
+    clock = ReplayClock(1.0, now=lambda: now[0])
+    now[0] += 2
+    assert clock.position() == pytest.approx(2.0)
+    clock.set_speed(10.0)
+    now[0] += 1
+    assert clock.position() == pytest.approx(12.0)
+    clock.pause()
+    now[0] += 5
+    assert clock.position() == pytest.approx(12.0)
+    clock.resume()
+    assert clock.cycle() is None and clock.position() == float("inf")  # ×10 → instant
+    assert clock.cycle() == 1.0  # instant → ×1, from where the replay had got to
+    assert clock.position() == pytest.approx(12.0)
