@@ -46,7 +46,7 @@ async def test_label_keys_change_human_scores_and_persist(db_file, demo_url, tmp
     async with app.run_test(size=SIZE) as pilot:
         screen = await run_screen(pilot)
         await finished(pilot, screen)
-        item = screen.lanes[TARGET].item_id  # the last item, shown once the run is done
+        item = screen.pinned  # the last item, pinned once the run is done
         assert item == screen.st.order[-1]
         lane = screen.lanes[TARGET]
         await pilot.press("1")  # no lane focused: the keys say where they apply instead of guessing

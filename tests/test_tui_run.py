@@ -78,6 +78,7 @@ async def test_pin_follow_next_previous(db_file, slow_url):
         screen = await run_screen(pilot)
         order = screen.st.order
         await wait_until(pilot, lambda: screen.st.live, what="a conversation in flight")
+        await pilot.press("space")  # paused, the run cannot end (and pin its last item) mid-check
         # select an item in the navigator: every lane shows it
         nav = screen.query_one(Navigator)
         nav.focus()
@@ -92,6 +93,7 @@ async def test_pin_follow_next_previous(db_file, slow_url):
         assert screen.pinned == order[3]  # the last item stays the last
         await pilot.press("f")
         assert screen.pinned is None and not any(lane.pinned for lane in screen.lanes.values())
+        await pilot.press("space")
         await finished(pilot, screen)
 
         # a finished conversation, pinned: its turns come from the store, verdicts and all

@@ -93,9 +93,7 @@ class RunControl(WorkerScreen):
         self.session_status = session["status"]
         await self.reload()  # the store is the truth: final glyphs and scores come from it, not events
         if status == "done" and self.pinned is None and self.st.order:
-            # Nothing left to follow: show the last item, from its top. Still "following", so a user who
-            # pressed f just as the run ended is not overruled.
-            await self.pin(self.st.order[-1], follow=True)
+            await self.pin(self.st.order[-1])  # nothing left to follow: show the last item, from its top
         self.run_state = status if status in ("done", "cancelled", "failed") else self.idle_state()
         self._tick()
         if status == "cancelled":
