@@ -187,3 +187,23 @@ async def test_pause_stops_new_turns_until_resume(db_file):
         await store.close()
     finally:
         await server.stop()
+
+
+async def test_attacker_writes_follow_ups_beyond_the_bank_turns(demo_url, db_file):
+    from dataclasses import replace
+
+    from scsafety_tui.demo_profile import demo_target
+
+    config = config_for(demo_url, ("demo-guardian",), rounds=3)
+    config = replace(config, attacker=demo_target("attacker", demo_url, "demo-attacker"))
+    items = bank(2)
+    _, status, events = await run_session(db_file, config, items)
+    assert status == "done"
+    started = [e for e in events if isinstance(e, TurnStarted)]
+    assert sorted(e.round for e in started) == [1, 1, 2, 2, 3, 3]
+    third = [e for e in started if e.round == 3]
+    assert all(e.prompt and e.prompt not in {t for it in items for t in it.turns} for e in third)
+    assert sum(isinstance(e, VerdictReady) for e in events) == 6
+    con = sqlite3.connect(db_file)
+    origins = con.execute("SELECT round, origin FROM turn WHERE role = 'user' ORDER BY conversation_id, round")
+    assert [o for _, o in origins] == ["bank", "bank", "attacker"] * 2
