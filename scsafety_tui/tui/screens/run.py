@@ -40,13 +40,12 @@ from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.run_commands import RunCommands
 from scsafety_tui.tui.screens.run_control import RunControl
 from scsafety_tui.tui.state import RunState
-from scsafety_tui.tui.widgets.lane import Lane
+from scsafety_tui.tui.widgets.lane import Lane, fit_lanes
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard
 from scsafety_tui.tui.widgets.status_bar import StatusBar, StatusInfo
 
 FLUSH_HZ, TABLES_HZ = 12, 4
-LANE_MIN = 38
 DWELL_S = 1.0
 """Following lanes stay on a conversation at least this long: readable, and cheap with very fast targets."""
 
@@ -163,15 +162,7 @@ class RunScreen(Labelling, RunControl):
         self._size_lanes()
 
     def _size_lanes(self) -> None:
-        """Equal widths that fill the screen, or LANE_MIN each and a horizontal scroll when they don't fit
-        (fr units inside a scrolling container would give every lane the whole width)."""
-        if not self.lanes:
-            return
-        n, available = len(self.lanes), self.size.width
-        width = max(LANE_MIN, available // n)
-        extra = available - width * n if width * n <= available else 0
-        for i, lane in enumerate(self.lanes.values()):
-            lane.styles.width = width + (extra if i == n - 1 else 0)
+        fit_lanes(list(self.lanes.values()), self.size.width)
 
     # ------------------------------------------------------------ engine events
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +15,20 @@ from scsafety_tui.questions import Item
 from scsafety_tui.tui.model import SCORED, ConvModel, TurnModel
 from scsafety_tui.tui.text import raw
 from scsafety_tui.tui.widgets.conversation import Block, ConversationView, turn_blocks
+
+LANE_MIN = 38
+
+
+def fit_lanes(lanes: Sequence[Lane], available: int) -> None:
+    """Equal widths that fill `available`, or LANE_MIN each and a horizontal scroll when they don't fit
+    (fr units inside a scrolling container would give every lane the whole width)."""
+    n = len(lanes)
+    if not n or not available:
+        return
+    width = max(LANE_MIN, available // n)
+    extra = available - width * n if width * n <= available else 0
+    for i, lane in enumerate(lanes):
+        lane.styles.width = width + (extra if i == n - 1 else 0)
 
 
 class Lane(Vertical):

@@ -11,9 +11,8 @@ from textual.widgets import Static
 from scsafety_tui.questions import Item
 from scsafety_tui.tui.bridge import EventBridge
 from scsafety_tui.tui.model import ConvModel
-from scsafety_tui.tui.widgets.lane import Lane
+from scsafety_tui.tui.widgets.lane import Lane, fit_lanes
 
-LANE_MIN = 38
 HINT = ("Type a prompt (and, if you like, a follow-up), check the targets and press ctrl+r: the answers "
         "stream here side by side, each with its verdict. Every check is saved; the history re-opens it.")
 
@@ -60,12 +59,4 @@ class SpotLanes(HorizontalScroll):
         self._fit_lanes()
 
     def _fit_lanes(self) -> None:
-        """Equal widths that fill the screen, or LANE_MIN each and a horizontal scroll when they don't fit
-        (fr units inside a scrolling container would give every lane the whole width)."""
-        n, available = len(self.lanes), self.size.width
-        if not n or not available:
-            return
-        width = max(LANE_MIN, available // n)
-        extra = available - width * n if width * n <= available else 0
-        for i, lane in enumerate(self.lanes.values()):
-            lane.styles.width = width + (extra if i == n - 1 else 0)
+        fit_lanes(list(self.lanes.values()), self.size.width)
