@@ -4,6 +4,7 @@ checks, and the entry points from the home screen and the command palette."""
 from __future__ import annotations
 
 from test_tui_support import SIZE, frozen, screen_text, wait_until
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Select, SelectionList, TextArea
 
@@ -149,8 +150,7 @@ async def test_entry_points_home_key_and_command_palette(db_file):
     app = app_with(db_file)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, HomeScreen)
-        await pilot.pause(0.1)
-        assert "Spot check" in screen_text(pilot)  # in the footer
+        await wait_until(pilot, lambda: "Spot check" in screen_text(pilot), what="the footer")
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SpotScreen), what="the spot screen")
         assert app.screen.demo is not None  # no config: the demo personas on a server of its own
@@ -159,6 +159,8 @@ async def test_entry_points_home_key_and_command_palette(db_file):
         assert any(c.title == "Spot check" for c in app.get_system_commands(app.screen))
         await pilot.press("ctrl+p")
         await pilot.press(*"Spot")
-        await pilot.pause(0.3)
+        # the palette searches in a worker: wait for its match rather than a fixed time
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette)
+                         and app.screen.query_one(OptionList).option_count > 0, what="the palette match")
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, SpotScreen), what="the spot screen")
