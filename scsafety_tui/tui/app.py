@@ -130,12 +130,16 @@ class ScSafetyApp(App[int]):
     async def run_config_for(self, session_id: int) -> Config | None:
         """What prepare() merges into a stored session: for a demo session the demo server's current
         address (its port changes between launches), else the user's config (None: the stored one)."""
-        from scsafety_tui.demo.personas import DEMO_PERSONAS
-        from scsafety_tui.demo_profile import demo_config
+        import json
 
+        from scsafety_tui.config import parse_config
+        from scsafety_tui.demo_profile import is_demo, rebase
+
+        row = await queries.session_row(self.store, session_id)
+        stored = parse_config(json.loads(row["config"]), f"session {session_id}")
+        if is_demo(stored):
+            return rebase(stored, self.demo_url())
         rows = await queries.targets(self.store, session_id)
-        if rows and all(r["model"] in DEMO_PERSONAS for r in rows):
-            return demo_config(self.demo_url())
         if self.config and {r["key"] for r in rows} <= set(self.config.keys()):
             return self.config
         return None  # the session's own snapshot (keys from the environment variables it names)
