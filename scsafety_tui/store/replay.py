@@ -122,7 +122,7 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
 
 
 async def session_events(store: Store, sid: int) -> list[Timed]:
-    """The whole timed stream as a list (tests, exports); replay() streams it instead."""
+    """The whole timed stream as a list; the TUI's replay streams timed_events instead."""
     return [te async for te in timed_events(store, sid)]
 
 
@@ -136,12 +136,6 @@ def _judges(config: dict[str, Any]) -> tuple[str, ...]:
 def _stamp(event: Event, t: float) -> Event:
     object.__setattr__(event, "t", t)
     return event
-
-
-async def replay(store: Store, sid: int, speed: float | None = 1.0) -> AsyncIterator[Event]:
-    """Yield the session's events; speed None or 0 means instantly, 2.0 twice as fast."""
-    async for event in pace(timed_events(store, sid), speed):
-        yield event
 
 
 async def pace(timed: AsyncIterable[Timed] | Iterable[Timed], speed: float | None) -> AsyncIterator[Event]:
