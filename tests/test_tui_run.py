@@ -289,3 +289,22 @@ async def test_worker_error_becomes_a_notification(db_file, demo_url, monkeypatc
         messages = [n.message for n in app._notifications]
         assert any("SCSAFETY_TUI_TEST_KEY is not set" in m for m in messages), messages
         assert "failed" in screen_text(pilot)
+
+
+async def test_space_on_home_resumes_the_highlighted_session(db_file):
+    from scsafety_tui.demo import DemoServerThread
+    from scsafety_tui.tui.app import ScSafetyApp
+    from scsafety_tui.tui.screens.home import HomeScreen
+
+    with DemoServerThread(first_token_delay=0.0, token_delay=0.0) as demo:
+        # stored with another server's address, as an interrupted demo session from an earlier launch is
+        sid = await new_session(db_file, config_for("http://127.0.0.1:9/v1", ("demo-guardian",)), bank(2))
+        app = ScSafetyApp(db=db_file, demo=demo)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen)
+                             and app.screen.query_one("#sessions").row_count == 1, what="the session list")
+            await pilot.press("space")
+            screen = await run_screen(pilot)
+            await finished(pilot, screen)
+            assert screen.session_id == sid and screen.run_state == "done"
+    assert (await session_summary(db_file, sid)).done == 2

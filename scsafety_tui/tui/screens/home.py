@@ -31,6 +31,7 @@ class HomeScreen(WorkerScreen):
         Binding("s", "app.spot", "Spot check"),
         Binding("o", "app.sessions", "Sessions"),
         Binding("g", "refresh", "Refresh"),
+        Binding("space", "resume", "Resume", show=False),
     ]
     app: ScSafetyApp
 
@@ -63,6 +64,14 @@ class HomeScreen(WorkerScreen):
     def open_session(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
             self.app.open_session(int(event.row_key.value), start=False)
+
+    def action_resume(self) -> None:
+        """Open the highlighted session and start it running (what the intro promises for space)."""
+        table = self.query_one("#sessions", DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key:
+                self.app.open_session(int(key), start=True)
 
     def action_new_run(self) -> None:
         if self.app.config is None or not self.app.config.targets:
