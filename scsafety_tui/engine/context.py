@@ -63,7 +63,7 @@ class RunContext:
         for turn_id, chunks in list(self.streaming.items()):
             if len(chunks) != self._saved_len.get(turn_id):
                 self._saved_len[turn_id] = len(chunks)
-                rows.append(("".join(chunks), turn_id))
+                rows.append(("".join(chunks), "", turn_id))
         if rows:
             with contextlib.suppress(Exception):  # a partial save is best effort; the final write is not
                 await self.store.save_partials(rows)

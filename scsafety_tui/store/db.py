@@ -225,13 +225,18 @@ class Store:
             "INSERT INTO turn (conversation_id, attempt, round, role, status, started_at)"
             " VALUES (?, ?, ?, 'assistant', 'streaming', ?)", (conv_id, attempt, rnd, started_at))
 
-    async def save_partials(self, rows: list[tuple[str, int]]) -> None:
-        """(content so far, turn id) of streaming turns, in one transaction."""
+    async def save_partials(self, rows: list[tuple[str, str, int]]) -> None:
+        """(content so far, reasoning so far, turn id) of streaming turns, in one transaction.
+
+        Only a turn still 'streaming' takes a partial: the final write sets another status in the same
+        statement as the full text, so a partial save that lost the race to it changes nothing.
+        """
         for row in rows:
-            await self._write("UPDATE turn SET content = ? WHERE id = ?", row)
+            await self._write("UPDATE turn SET content = ?, reasoning = ? WHERE id = ? AND status = 'streaming'",
+                              row)
         await self.sync()
 
-    async def finish_answer(self, turn_id: int, *, content: str, status: str,
+    async def finish_answer(self, turn_id: int, *, content: str, status: str, reasoning: str = "",
                             finish_reason: str | None = None, error_kind: str | None = None,
                             error: str | None = None, started_at: float | None = None,
                             first_token_at: float | None = None,
@@ -239,22 +244,24 @@ class Store:
                             tokens_out: int | None = None,
                             chunks: list[tuple[float, str]] | None = None) -> None:
         await self._write(
-            "UPDATE turn SET content = ?, status = ?, finish_reason = ?, error_kind = ?, error = ?,"
-            " started_at = coalesce(?, started_at), first_token_at = ?, finished_at = ?, tokens_in = ?,"
-            " tokens_out = ?, timeline = ? WHERE id = ?",
-            (content, status, finish_reason, error_kind, error, started_at, first_token_at,
+            "UPDATE turn SET content = ?, reasoning = ?, status = ?, finish_reason = ?, error_kind = ?,"
+            " error = ?, started_at = coalesce(?, started_at), first_token_at = ?, finished_at = ?,"
+            " tokens_in = ?, tokens_out = ?, timeline = ? WHERE id = ?",
+            (content, reasoning, status, finish_reason, error_kind, error, started_at, first_token_at,
              finished_at or time.time(), tokens_in, tokens_out,
              encode_timeline(chunks) if chunks else None, turn_id))
 
-    async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str]) -> None:
+    async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str],
+                           part: str = "answer") -> None:
+        """A turn's verdicts; part 'reasoning' marks verdicts on the reasoning text, kept apart."""
         now = time.time()
         # One statement per call: executemany's open cursor on this shared connection raced with other
         # tasks' statements ("bad parameter or other API misuse").
         for v, raw in zip(verdicts, raws, strict=True):
             await self._write(
-                "INSERT OR REPLACE INTO verdict (turn_id, judge, heuristic, score, reason, raw, error,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (turn_id, v.judge, int(v.heuristic), v.score, v.reason, raw, v.error, now))
+                "INSERT OR REPLACE INTO verdict (turn_id, judge, part, heuristic, score, reason, raw, error,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (turn_id, v.judge, part, int(v.heuristic), v.score, v.reason, raw, v.error, now))
         await self.sync()
 
     # ------------------------------------------------------------ labels

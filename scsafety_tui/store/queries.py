@@ -40,6 +40,7 @@ class VerdictRow:
     error: str | None
     heuristic: bool
     raw: str = ""
+    part: str = "answer"
 
 
 @dataclass(slots=True)
@@ -60,8 +61,13 @@ class TurnRow:
     tokens_out: int | None = None
     timeline: str | None = None
     verdicts: list[VerdictRow] = field(default_factory=list)
+    """Verdicts on the answer; the turn's score is their median."""
     label: tuple[int, str, str] | None = None  # (score, author, note)
     verdict_at: float | None = None
+    reasoning: str = ""
+    """The model's reasoning text, kept apart from its answer (never judged as the answer)."""
+    reasoning_verdicts: list[VerdictRow] = field(default_factory=list)
+    """Verdicts on the reasoning text ([judge] score_reasoning), never mixed into the answer's score."""
 
     def chunks(self) -> list[tuple[float, str]]:
         return decode_timeline(self.timeline, self.content)
@@ -147,7 +153,8 @@ async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
     scores: dict[int, list[int | None]] = {}
     for turn_id, score in await _all(store, """
             SELECT v.turn_id, v.score FROM verdict v JOIN turn t ON t.id = v.turn_id
-            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? ORDER BY v.id""", (sid,)):
+            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer'
+            ORDER BY v.id""", (sid,)):
         scores.setdefault(turn_id, []).append(score)
     return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7])
             for r in rows]
@@ -173,22 +180,24 @@ async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]
     rows = await _all(store, f"""
         SELECT t.conversation_id, t.id, t.round, t.role, t.content, t.status, t.origin, t.error_kind,
                t.error, t.finish_reason, t.started_at, t.first_token_at, t.finished_at, t.tokens_in,
-               t.tokens_out, t.timeline, l.score, l.author, l.note
+               t.tokens_out, t.timeline, l.score, l.author, l.note, t.reasoning
         FROM conversation c JOIN turn t ON {VISIBLE} LEFT JOIN label l ON l.turn_id = t.id
         WHERE c.id IN ({marks})
         ORDER BY t.conversation_id, t.round, t.role = 'assistant'""", tuple(conv_ids))
     out: dict[int, list[TurnRow]] = {}
     by_id: dict[int, TurnRow] = {}
     for r in rows:
-        turn = TurnRow(*r[1:16], label=(r[16], r[17], r[18]) if r[16] is not None else None)
+        turn = TurnRow(*r[1:16], label=(r[16], r[17], r[18]) if r[16] is not None else None,
+                       reasoning=r[19])
         out.setdefault(r[0], []).append(turn)
         by_id[turn.id] = turn
     if by_id:
         vmarks = ",".join("?" * len(by_id))
-        for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at"
-                                   f" FROM verdict WHERE turn_id IN ({vmarks}) ORDER BY id", tuple(by_id)):
+        for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at,"
+                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) ORDER BY id", tuple(by_id)):
             turn = by_id[v[0]]
-            turn.verdicts.append(VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6]))
+            row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8])
+            (turn.verdicts if row.part == "answer" else turn.reasoning_verdicts).append(row)
             turn.verdict_at = max(turn.verdict_at or 0.0, v[7])
     return out
 

@@ -113,6 +113,51 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO turn_fts(rowid, content) SELECT id, content FROM turn WHERE status != 'streaming';
     """,
+    # 3: answers as providers send them, a lock per session, and a search index that follows every
+    # content change. Reasoning (reasoning_content, thinking, inline <think>) is kept apart from the
+    # answer; a verdict says which part it scored, so a reasoning verdict never mixes into the answer's.
+    # The old triggers indexed a turn once when it left 'streaming', so any later write (a partial save
+    # racing the final one) left the index disagreeing with the text; these follow every write.
+    """
+    ALTER TABLE turn ADD COLUMN reasoning TEXT NOT NULL DEFAULT '';
+    ALTER TABLE session ADD COLUMN lock_token TEXT;
+    ALTER TABLE session ADD COLUMN lock_pid INTEGER;
+    ALTER TABLE session ADD COLUMN lock_host TEXT;
+    ALTER TABLE session ADD COLUMN lock_at REAL;
+    ALTER TABLE session ADD COLUMN lock_beat REAL;
+    CREATE TABLE verdict_v3 (
+        id INTEGER PRIMARY KEY,
+        turn_id INTEGER NOT NULL REFERENCES turn(id) ON DELETE CASCADE,
+        judge TEXT NOT NULL,
+        part TEXT NOT NULL DEFAULT 'answer' CHECK (part IN ('answer', 'reasoning')),
+        heuristic INTEGER NOT NULL DEFAULT 0,
+        score INTEGER CHECK (score IN (0, 1, 2)),
+        reason TEXT NOT NULL DEFAULT '',
+        raw TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (turn_id, judge, part)
+    );
+    INSERT INTO verdict_v3 (id, turn_id, judge, part, heuristic, score, reason, raw, error, created_at)
+        SELECT id, turn_id, judge, 'answer', heuristic, score, reason, raw, error, created_at FROM verdict;
+    DROP TABLE verdict;
+    ALTER TABLE verdict_v3 RENAME TO verdict;
+    CREATE INDEX verdict_turn ON verdict(turn_id);
+    DROP TRIGGER turn_fts_done;
+    DROP TRIGGER turn_fts_insert;
+    DROP TRIGGER turn_fts_delete;
+    CREATE TRIGGER turn_fts_ai AFTER INSERT ON turn BEGIN
+        INSERT INTO turn_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    CREATE TRIGGER turn_fts_ad AFTER DELETE ON turn BEGIN
+        INSERT INTO turn_fts(turn_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    END;
+    CREATE TRIGGER turn_fts_au AFTER UPDATE OF content ON turn BEGIN
+        INSERT INTO turn_fts(turn_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        INSERT INTO turn_fts(rowid, content) VALUES (new.id, new.content);
+    END;
+    INSERT INTO turn_fts(turn_fts) VALUES ('rebuild');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
