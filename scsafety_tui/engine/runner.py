@@ -15,7 +15,7 @@ from scsafety_tui.engine.conversation import Conversation
 from scsafety_tui.events import Event, SessionFinished, SessionStarted
 from scsafety_tui.judge import Judge
 from scsafety_tui.questions import Item
-from scsafety_tui.store.db import ConversationRow, Store
+from scsafety_tui.store.db import ConversationRow, Store, StoreWriteError
 
 
 class Runner:
@@ -78,9 +78,11 @@ class Runner:
         finally:
             saver.cancel()
             await ctx.save_partials()
-        for r in results:
-            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
-                raise r
+        failures = [r for r in results if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
+        # the store's own failure first: the others are its consequences
+        failures.sort(key=lambda r: not isinstance(r, StoreWriteError))
+        if failures:
+            raise failures[0]
         status = "cancelled" if self._cancelled else "done"
         await ctx.store.set_session_status(ctx.session_id, status, finished=status == "done")
         ctx.emit(SessionFinished(ctx.session_id, status, t=ctx.now()))
@@ -93,7 +95,11 @@ class Runner:
             rounds = self.rounds or len(item.turns)
             conv = Conversation(self.ctx, row.id, attempt, item, self.clients[row.target_key], self.judge,
                                 rounds, self.attacker)
-            await conv.run()
+            try:
+                await conv.run()
+            except StoreWriteError:
+                self.cancel()  # nothing more can be saved: stop every conversation now
+                raise
 
 
 def _info(item: Item) -> Any:

@@ -17,8 +17,10 @@ from scsafety_tui.engine.runner import Runner
 from scsafety_tui.events import Event, TargetInfo
 from scsafety_tui.judge import Judge
 from scsafety_tui.questions import Item, fingerprint
+from scsafety_tui.redact import mask_params
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import ConversationRow, Store
+from scsafety_tui.store.lock import STALE_S, SessionLock, SessionLocked
 from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
 
 
@@ -29,6 +31,8 @@ def snapshot(config: Config) -> dict[str, Any]:
                                                             else [])]:
         if "headers" in t:
             t["headers"] = {k: "***" for k in t["headers"]}
+        if "params" in t:  # a token a user put in params never reaches the database
+            t["params"] = mask_params(t["params"])
     return data
 
 
@@ -41,24 +45,36 @@ class SessionRun:
     todo: list[tuple[ConversationRow, int]]
     already_done: int
     resumed: bool
+    lock: SessionLock | None = None
     _closers: list[Any] = field(default_factory=list)
 
     async def run(self) -> str:
         try:
-            return await self.runner.run(self.todo, resumed=self.resumed, already_done=self.already_done)
+            if self.lock is None:
+                return await self.runner.run(self.todo, resumed=self.resumed, already_done=self.already_done)
+            async with self.lock.beating(on_lost=self.runner.cancel):
+                status = await self.runner.run(self.todo, resumed=self.resumed, already_done=self.already_done)
+            if self.lock.lost:
+                raise SessionLocked(f"session {self.session_id}: another process took over this run (this one"
+                                    f" was stopped for over {STALE_S:.0f} s); it stopped here")
+            return status
         finally:
             await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP client and let the session's lock go."""
         while self._closers:
             await self._closers.pop().aclose()
+        if self.lock is not None:
+            await self.lock.release()
 
 
 async def create_session(store: Store, config: Config, taxonomy: Taxonomy, items: Sequence[Item], *,
                          name: str, kind: str = "run") -> int:
     return await store.create_session(
         name=name, kind=kind, config=snapshot(config), taxonomy=taxonomy.to_dict(),
-        fingerprint=fingerprint(items), targets=list(config.targets), items=list(items))
+        fingerprint=fingerprint(items), targets=[replace(t, params=mask_params(t.params)) for t in config.targets],
+        items=list(items))
 
 
 async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], *,
@@ -74,14 +90,29 @@ async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], 
     taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {session_id}")
     items = await queries.items(store, session_id)
     config.check_keys()
+    # Nothing below may touch the session's rows before this process holds it.
+    lock = await SessionLock.acquire(store, session_id)
+    try:
+        return await _prepare_locked(store, session_id, row, config, taxonomy, items, emit, lock,
+                                     retry_errors)
+    except BaseException:
+        await lock.release()
+        raise
 
+
+async def _prepare_locked(store: Store, session_id: int, row: Any, config: Config, taxonomy: Taxonomy,
+                          items: list[Item], emit: Callable[[Event], None], lock: SessionLock,
+                          retry_errors: bool) -> SessionRun:
+    await store.repair_search_index()
+    damaged = set(await queries.damaged_answers(store, session_id))
     todo: list[tuple[ConversationRow, int]] = []
     done = 0
     resumed = False
     for conv in await store.conversations(session_id):
         await store.drop_stale_attempts(conv.id)
         if retry_errors:
-            if conv.status == "error":
+            # an answer stored shorter than it streamed (before schema v3) is redone like an error
+            if conv.status == "error" or conv.id in damaged:
                 todo.append((conv, conv.attempt + 1))
             else:
                 done += 1
@@ -114,7 +145,8 @@ async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], 
              for k in session_keys]
     runner = Runner(store=store, session_id=session_id, name=row["name"], items=items, clients=clients,
                     judge=judge, rounds=config.run.rounds, emit=emit, attacker=attacker, target_infos=infos)
-    return SessionRun(session_id, runner, todo, done, resumed or retry_errors, [http])
+    runner.ctx.score_reasoning = config.judge.score_reasoning
+    return SessionRun(session_id, runner, todo, done, resumed or retry_errors, lock, [http])
 
 
 def _merge(stored: Config, given: Config | None) -> Config:

@@ -12,7 +12,9 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from urllib.parse import quote
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -20,9 +22,22 @@ from scsafety_tui.errors import InputError
 from scsafety_tui.questions import Item
 from scsafety_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
+T = TypeVar("T")
+
 
 class StoreError(InputError):
     """The database file cannot be used (corrupt, not SQLite, from a newer version)."""
+
+
+class StoreWriteError(StoreError):
+    """A write failed (disk full, file made read-only, I/O error). The store refuses every later write,
+    so a run stops at once; what was committed before stays, and the session can be resumed."""
+
+
+def _fatal(e: sqlite3.Error) -> bool:
+    # IntegrityError and ProgrammingError are bugs in our SQL, not the disk's fault
+    return isinstance(e, sqlite3.DatabaseError) and not isinstance(
+        e, sqlite3.IntegrityError | sqlite3.ProgrammingError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +77,24 @@ class Store:
         self.conn = conn
         self.path = path
         self._dirty = False
+        self.failed: StoreWriteError | None = None
+        """Set by the first failed write; every later write raises it instead of trying."""
 
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(cls, path: str | Path, *, readonly: bool = False) -> Store:
+        """The store at path. readonly: never writes (no WAL switch, no migration on disk, no new file);
+        what the read commands use, so a read-only file can be shown and exported."""
         p = str(path)
+        if readonly:
+            return await cls._open_readonly(p)
         if p != ":memory:":
             Path(p).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = await aiosqlite.connect(p)
-        except sqlite3.Error as e:
-            raise StoreError(f"{p}: cannot open database: {e}") from None
+        conn = await cls._connect(p, p)
         store = cls(conn, p)
         try:
+            await store._check_ours()
             await store._setup()
         except sqlite3.DatabaseError as e:
             await conn.close()
@@ -84,6 +103,62 @@ class Store:
             await conn.close()
             raise
         return store
+
+    @classmethod
+    async def _open_readonly(cls, p: str) -> Store:
+        if p != ":memory:" and not Path(p).is_file():
+            raise StoreError(f"{p}: no such database (see `scsafety-tui paths`, or pass --db)")
+        uri = f"file:{quote(str(Path(p).resolve()))}?mode=ro"
+        conn = await cls._connect(uri, p, uri=True)
+        store = cls(conn, p)
+        try:
+            try:
+                await store._check_ours()
+            except sqlite3.OperationalError:
+                # a WAL file on a read-only disk cannot get its -shm: read it as an immutable file
+                await conn.close()
+                conn = store.conn = await cls._connect(uri.replace("mode=ro", "immutable=1"), p, uri=True)
+                await store._check_ours()
+            conn.row_factory = aiosqlite.Row
+            check = (await store.fetchall("PRAGMA quick_check"))[0][0]
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"integrity check failed: {check}")
+            version = (await store.fetchall("PRAGMA user_version"))[0][0]
+            if version < SCHEMA_VERSION:
+                # an older file is read through an upgraded copy in memory; the file stays as it is
+                mem = await aiosqlite.connect(":memory:")
+                await conn.backup(mem)
+                await conn.close()
+                store.conn = conn = mem
+                conn.row_factory = aiosqlite.Row
+                await store.migrate()
+        except sqlite3.DatabaseError as e:
+            await store.conn.close()
+            raise StoreError(f"{p}: not a usable scsafety-tui database ({e})") from None
+        except BaseException:
+            await store.conn.close()
+            raise
+        return store
+
+    @staticmethod
+    async def _connect(target: str, shown: str, uri: bool = False) -> aiosqlite.Connection:
+        try:
+            return await aiosqlite.connect(target, uri=uri)
+        except sqlite3.Error as e:
+            raise StoreError(f"{shown}: cannot open database: {e}") from None
+
+    async def _check_ours(self) -> None:
+        """Refuse a foreign SQLite file before anything is written to it (tables, WAL mode)."""
+        version = (await self.conn.execute_fetchall("PRAGMA user_version"))[0][0]
+        names = {r[0] for r in await self.conn.execute_fetchall(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: database schema v{version} is newer than this build "
+                             f"(v{SCHEMA_VERSION}); upgrade scsafety-tui")
+        if (version == 0 and names) or (version > 0 and "session" not in names):
+            shown = ", ".join(sorted(names)[:4]) + ("…" if len(names) > 4 else "")
+            raise StoreError(f"{self.path}: not a scsafety-tui database (it holds other tables: {shown});"
+                             " pass another --db")
 
     async def _setup(self) -> None:
         self.conn.row_factory = aiosqlite.Row
@@ -106,34 +181,78 @@ class Store:
                 f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
 
     async def close(self) -> None:
-        await self.sync()
-        await self.conn.close()
+        try:
+            if self.failed is None:
+                await self.sync()
+        finally:
+            await self.conn.close()
 
     async def sync(self) -> None:
         """Commit everything written so far."""
         if self._dirty:
             self._dirty = False
-            await self.conn.commit()
+            await self._guard(self.conn.commit())
+
+    async def _guard(self, op: Awaitable[T]) -> T:
+        """Run one write; the first failure the disk causes fails the store for good (see StoreWriteError)."""
+        if self.failed is not None:
+            close = getattr(op, "close", None)
+            if close is not None:
+                close()  # the coroutine never runs
+            raise self.failed
+        try:
+            return await op
+        except sqlite3.Error as e:
+            if not _fatal(e):
+                raise
+            self.failed = StoreWriteError(f"{self.path}: cannot save to the database: {e}")
+            raise self.failed from None
 
     async def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self._dirty = True
-        await (await self.conn.execute(sql, params)).close()
+        await (await self._guard(self.conn.execute(sql, params))).close()
 
     async def _write_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         self._dirty = True
-        await (await self.conn.executemany(sql, rows)).close()
+        await (await self._guard(self.conn.executemany(sql, rows))).close()
 
     async def _insert(self, sql: str, params: tuple[Any, ...]) -> int:
         # One thread call that finishes the statement: a cursor left open on this shared connection
         # would make another task's commit fail ("SQL statements in progress").
         self._dirty = True
-        row = await self.conn.execute_insert(sql, params)
+        row = await self._guard(self.conn.execute_insert(sql, params))
         assert row is not None
         return row[0]
+
+    async def swap(self, sql: str, params: tuple[Any, ...] = ()) -> bool:
+        """One UPDATE, committed at once; True when it changed a row (a compare-and-swap that other
+        processes see)."""
+        cursor = await self._guard(self.conn.execute(sql, params))
+        changed = cursor.rowcount > 0
+        await cursor.close()
+        self._dirty = True
+        await self.sync()
+        return changed
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of a query, fetched in one thread call (same reason as _insert)."""
         return list(await self.conn.execute_fetchall(sql, params))
+
+    async def repair_search_index(self) -> bool:
+        """Rebuild the search index when it disagrees with the turns; True when it had to.
+
+        Its triggers keep it in step with every write, but a file written by an older build, or a
+        failure part-way through a write, may leave it otherwise; a stale index must never block a
+        resume (deleting a turn the index disagrees with corrupts it further).
+        """
+        try:
+            await self._guard(self.conn.execute(
+                "INSERT INTO turn_fts(turn_fts, rank) VALUES ('integrity-check', 1)"))
+            return False
+        except sqlite3.DatabaseError:
+            await self._write("INSERT INTO turn_fts(turn_fts) VALUES ('rebuild')")
+            await self.sync()
+            return True
 
     # ------------------------------------------------------------ sessions
 
@@ -158,13 +277,12 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?)",
             [(sid, pos, it.id, it.category, it.sub_dimension, json.dumps(it.to_dict(), ensure_ascii=False))
              for pos, it in enumerate(items)])
-        await self.conn.execute(
+        await self._write(
             "INSERT INTO conversation (session_id, item_id, target_id)"
             " SELECT ?, item.id, target.id FROM item, target"
             " WHERE item.session_id = ? AND target.session_id = ?"
             " ORDER BY item.position, target.position", (sid, sid, sid))
-        await self.conn.commit()
-        self._dirty = False
+        await self.sync()
         return sid
 
     async def set_session_status(self, sid: int, status: str, finished: bool = False) -> None:
