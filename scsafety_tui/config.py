@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scsafety_tui.errors import InputError
+from scsafety_tui.textsafe import has_controls
 
 PROVIDERS = ("openai", "anthropic")
 JUDGE_MODES = ("model", "heuristic")
@@ -80,6 +81,9 @@ class JudgeConfig:
     """Judge models; each verdict is stored and a turn's score is their median."""
     retries: int = 2
     """How many times a judge is asked again when its verdict is not valid JSON."""
+    score_reasoning: bool = False
+    """Also score a turn's reasoning text (reasoning_content, thinking, <think>), as verdicts of its own
+    (part 'reasoning') that never count in the answer's score."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,8 @@ class RunConfig:
     """Longest wait obeyed from a server's Retry-After."""
     http_transport: str = "aiohttp"
     """"aiohttp" (httpx API over aiohttp, ~3x less CPU per stream) or "httpx" (httpx's own transport)."""
+    block_as_refusal: bool = False
+    """Score a content-filter block as 1 (a bare refusal) instead of leaving it unscored."""
 
 
 @dataclass(frozen=True)
@@ -204,14 +210,14 @@ class _Reader:
 def _target(source: str, path: str, table: Any) -> TargetConfig:
     r = _Reader(source, path, table)
     key = r.get("key", str, required=True)
-    if not key or any(c in key for c in " ,/\\") or key != key.strip():
-        r.fail("key", "expected a short name without spaces, commas or slashes", key)
+    if not key or any(c in key for c in " ,/\\") or key != key.strip() or has_controls(key):
+        r.fail("key", "expected a short name without spaces, commas, slashes or control characters", key)
     provider = r.choice("provider", PROVIDERS, "openai")
     base_url = r.get("base_url", str, required=True)
-    parts = urlsplit(base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        r.fail("base_url", "expected an http:// or https:// URL with a host", base_url)
+    _check_base_url(r, base_url)
     model = r.get("model", str, required=True)
+    if has_controls(model):
+        r.fail("model", "expected a model name without control characters", model)
     api_key_env = r.get("api_key_env", str)
     if api_key_env is not None and not api_key_env.replace("_", "").isalnum():
         r.fail("api_key_env", "expected an environment variable NAME (the key itself never goes here)",
@@ -223,6 +229,8 @@ def _target(source: str, path: str, table: Any) -> TargetConfig:
     for name, value in headers.items():
         if not isinstance(value, str):
             r.fail(f"headers.{name}", "expected a string", value)
+        if has_controls(name) or has_controls(value):
+            r.fail(f"headers.{name}", "expected a header without control characters (no CR/LF)")
         if name.lower() in ("authorization", "x-api-key", "api-key"):
             r.fail(f"headers.{name}", "keys go in the environment variable named by api_key_env")
     t = TargetConfig(
@@ -236,6 +244,27 @@ def _target(source: str, path: str, table: Any) -> TargetConfig:
     )
     r.done()
     return t
+
+
+def _check_base_url(r: _Reader, url: str) -> None:
+    """What a request to this URL would fail on, or leak, refused now; the value itself is never echoed
+    when it may hold credentials."""
+    if has_controls(url):
+        r.fail("base_url", "expected a URL without control characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        r.fail("base_url", "expected an http:// or https:// URL with a host", url)
+    if "@" in parts.netloc:
+        r.fail("base_url", "credentials in the URL (user:pass@) are not allowed: they would be sent and stored;"
+                           " put the key in the environment variable named by api_key_env, or in headers")
+    try:
+        port = parts.port  # raises for > 65535 or a non-number
+    except ValueError:
+        port = 0
+    if port == 0:
+        r.fail("base_url", "port out of range (expected 1-65535)", url)
+    if "?" in url or "#" in url:
+        r.fail("base_url", "expected no query string or fragment (the API path is appended to base_url)", url)
 
 
 def _targets(source: str, path: str, value: Any) -> tuple[TargetConfig, ...]:
@@ -261,7 +290,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     if mode == "model" and not judge_targets:
         j.fail("mode", 'is "model" but no [[judge.targets]] are given; add one or use "heuristic"')
     judge = JudgeConfig(mode=mode, targets=judge_targets,
-                        retries=j.positive("retries", int, 2, zero_ok=True))
+                        retries=j.positive("retries", int, 2, zero_ok=True),
+                        score_reasoning=j.get("score_reasoning", bool, False))
     j.done()
 
     r = _Reader(source, "run", top.table.pop("run", {}))
@@ -271,6 +301,7 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
         seed=r.get("seed", int, 0), retries=r.positive("retries", int, 4),
         max_retry_wait_s=r.positive("max_retry_wait_s", float, 60.0),
         http_transport=r.choice("http_transport", TRANSPORTS, "aiohttp"),
+        block_as_refusal=r.get("block_as_refusal", bool, False),
     )
     r.done()
 
@@ -327,7 +358,7 @@ def target_to_dict(t: TargetConfig) -> dict[str, Any]:
 def config_to_dict(c: Config) -> dict[str, Any]:
     """The config as TOML-ready data; holds env var names, never key values."""
     out: dict[str, Any] = {"targets": [target_to_dict(t) for t in c.targets]}
-    out["judge"] = {"mode": c.judge.mode, "retries": c.judge.retries,
+    out["judge"] = {"mode": c.judge.mode, "retries": c.judge.retries, "score_reasoning": c.judge.score_reasoning,
                     "targets": [target_to_dict(t) for t in c.judge.targets]}
     out["run"] = {f.name: list(v) if isinstance(v := getattr(c.run, f.name), tuple) else v
                   for f in fields(c.run)}

@@ -75,6 +75,18 @@ class TokenDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """Reasoning text as it streams (reasoning_content, thinking, inline <think>): never the answer.
+    A UI shows it apart (dimmed, collapsed); consumers that only want the answer ignore it."""
+
+    item_id: str
+    target: str
+    round: int
+    text: str
+    t: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class TurnRetrying:
     """The turn's answer restarts from the beginning: clear any partial text shown."""
 
@@ -94,14 +106,17 @@ class TurnCompleted:
     round: int
     text: str
     finish_reason: str | None
+    """"length" marks a truncated answer: judged, and flagged wherever it is shown."""
     tokens_in: int | None
     tokens_out: int | None
+    reasoning: str = ""
     t: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class TurnFailed:
-    """kind: rate_limited | transient | auth | bad_request | blocked | malformed | cancelled | error."""
+    """kind: rate_limited | transient | auth | bad_request | blocked | malformed | cancelled | error |
+    empty (an answer with no content: never scored, the conversation ends as an error)."""
 
     item_id: str
     target: str
@@ -109,12 +124,31 @@ class TurnFailed:
     kind: str
     error: str
     partial: str = ""
+    reasoning: str = ""
     t: float = field(default=0.0, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class VerdictReady:
     """Emitted only once the verdicts are stored. score: the median of the judges that answered."""
+
+    item_id: str
+    target: str
+    round: int
+    score: int | None
+    verdicts: tuple[Verdict, ...]
+    t: float = field(default=0.0, compare=False)
+
+    @property
+    def disagree(self) -> bool:
+        """The judges that answered gave different scores."""
+        return len({v.score for v in self.verdicts if v.score is not None}) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningVerdictReady:
+    """Verdicts on an answer's reasoning text ([judge] score_reasoning): shown beside the answer's
+    verdict, never mixed into its score."""
 
     item_id: str
     target: str
@@ -153,5 +187,6 @@ class SessionFinished:
     t: float = field(default=0.0, compare=False)
 
 
-Event = (SessionStarted | ConversationStarted | TurnStarted | TokenDelta | TurnRetrying | TurnCompleted
-         | TurnFailed | VerdictReady | ConversationFinished | Progress | SessionFinished)
+Event = (SessionStarted | ConversationStarted | TurnStarted | TokenDelta | ReasoningDelta | TurnRetrying
+         | TurnCompleted | TurnFailed | VerdictReady | ReasoningVerdictReady | ConversationFinished | Progress
+         | SessionFinished)

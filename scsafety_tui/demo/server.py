@@ -3,6 +3,8 @@
 Binds 127.0.0.1 only. Runs inside the caller's event loop (see launch.py for a thread or the foreground).
 Per request, ``x-demo-first-token-delay`` / ``x-demo-token-delay`` override the delays, ``x-demo-chunks: N``
 stretches or trims the answer to exactly N chunks (for benchmarks), and faults.py lists the test knobs.
+A request's ``max_tokens`` is honoured (one chunk is one token): the answer is cut there and finishes
+with ``length`` (Anthropic: ``max_tokens``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from scsafety_tui.demo.wire import AnthropicWire, OpenAIWire, Wire, usage_counts
 
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 SLOW_FIRST_TOKEN = 5.0
+THINKING = ("Thinking", " about", " safety", "…")
+"""What the "reasoning" knob streams as reasoning before the answer."""
 
 
 @dataclass(slots=True)
@@ -48,6 +52,10 @@ class _Plan:
     tokens_in: int
     first_delay: float
     token_delay: float
+    thinking: list[str]
+    """Reasoning chunks streamed before the answer (the "reasoning" knob)."""
+    finish: str = "stop"
+    """"length" when max_tokens cut the reasoning or the answer (one chunk is one token)."""
 
     @property
     def trip(self) -> int:
@@ -170,8 +178,10 @@ class DemoServer:
         if "slow" in faults:
             first = max(first, SLOW_FIRST_TOKEN)
         tokens_in, _ = usage_counts(messages, len(chunks))
+        thinking, chunks, finish = _budget(list(THINKING) if "reasoning" in faults else [], chunks,
+                                           _max_tokens(body))
         return body, _Plan(model, faults, chunks, tokens_in, first,
-                           number(request, "x-demo-token-delay", self.token_delay))
+                           number(request, "x-demo-token-delay", self.token_delay), thinking, finish)
 
     async def _stream(self, request: web.Request, plan: _Plan, wire: Wire) -> web.StreamResponse:
         resp = web.StreamResponse(headers=_SSE_HEADERS)
@@ -187,11 +197,10 @@ class DemoServer:
             await asyncio.get_running_loop().create_future()  # ends when the client or the server goes
         await _pause(plan.first_delay)
         await resp.write(wire.start(plan.tokens_in))
-        if "reasoning" in plan.faults:
-            for word in ("Thinking", " about", " safety", "…"):
-                await resp.write(wire.thinking(word))
+        for word in plan.thinking:
+            await resp.write(wire.thinking(word))
         if "empty" in plan.faults:
-            await resp.write(wire.end(plan.tokens_in, 0))
+            await resp.write(wire.end(plan.tokens_in, len(plan.thinking)))
             return
         for i, chunk in enumerate(plan.chunks):
             if i == plan.trip and await _trip(request, resp, plan, wire):
@@ -199,8 +208,8 @@ class DemoServer:
             if i:
                 await _pause(plan.token_delay)
             await resp.write(wire.delta(chunk))
-        n = len(plan.chunks)
-        await resp.write(wire.finish("stop", n) + wire.end(plan.tokens_in, n))
+        n = len(plan.thinking) + len(plan.chunks)
+        await resp.write(wire.finish(plan.finish, n) + wire.end(plan.tokens_in, n))
 
     async def _complete(self, request: web.Request, plan: _Plan, wire_cls: type[Wire]) -> web.StreamResponse:
         if "hang" in plan.faults:
@@ -211,12 +220,13 @@ class DemoServer:
             return web.Response()
         if "malformed" in plan.faults:
             return web.Response(text="{not json", content_type="application/json")
-        chunks, finish = plan.chunks, "stop"
+        chunks, finish = plan.chunks, plan.finish
         if "filter" in plan.faults:
             chunks, finish = chunks[: plan.trip], "content_filter"
         if "empty" in plan.faults:
             chunks, finish = [], None
-        body = wire_cls.completion(plan.model, "".join(chunks), finish, plan.tokens_in, len(chunks))
+        body = wire_cls.completion(plan.model, "".join(chunks), finish, plan.tokens_in,
+                                   len(plan.thinking) + len(chunks), "".join(plan.thinking))
         return web.json_response(body, dumps=dumps)
 
     def _client_left(self) -> None:
@@ -242,6 +252,24 @@ async def _trip(request: web.Request, resp: web.StreamResponse, plan: _Plan, wir
     if "malformed" in faults:
         await resp.write(b"data: {not json\n\n")
     return False
+
+
+def _max_tokens(body: dict[str, Any]) -> int | None:
+    """The request's token limit (OpenAI's max_completion_tokens or max_tokens; Anthropic's max_tokens)."""
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def _budget(thinking: list[str], chunks: list[str], limit: int | None) -> tuple[list[str], list[str], str]:
+    """Reasoning and answer cut to `limit` tokens (one chunk each), reasoning first, as a real model
+    spends them; the finish is "length" when anything was cut."""
+    if limit is None or len(thinking) + len(chunks) <= limit:
+        return thinking, chunks, "stop"
+    thinking = thinking[:limit]
+    return thinking, chunks[: limit - len(thinking)], "length"
 
 
 async def _pause(seconds: float) -> None:

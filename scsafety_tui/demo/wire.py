@@ -79,8 +79,11 @@ class OpenAIWire:
         return status, {"error": {"message": message or default, "type": etype, "param": None, "code": code}}
 
     @staticmethod
-    def completion(model: str, text: str, finish: str | None, tokens_in: int, tokens_out: int) -> dict[str, Any]:
-        message = {"role": "assistant", "content": text, "refusal": None}
+    def completion(model: str, text: str, finish: str | None, tokens_in: int, tokens_out: int,
+                   reasoning: str = "") -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": text, "refusal": None}
+        if reasoning:
+            message["reasoning_content"] = reasoning
         return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
                 "model": model, "system_fingerprint": "fp_demo",
                 "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
@@ -89,12 +92,15 @@ class OpenAIWire:
 
 
 class AnthropicWire:
-    """Messages API stream events, as api.anthropic.com sends them."""
+    """Messages API stream events, as api.anthropic.com sends them: thinking in a content block of its
+    own (index 0, closed by a signature) before the text block, each opened and closed explicitly."""
 
     _STOP: ClassVar[dict[str, str]] = {"stop": "end_turn", "content_filter": "refusal", "length": "max_tokens"}
 
     def __init__(self, model: str) -> None:
         self.model = model
+        self.index = -1
+        self.open: str | None = None  # the type of the content block being streamed
 
     @staticmethod
     def _event(name: str, obj: dict[str, Any]) -> bytes:
@@ -104,24 +110,46 @@ class AnthropicWire:
         message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "content": [],
                    "model": self.model, "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": tokens_in, "output_tokens": 1}}
-        return (self._event("message_start", {"type": "message_start", "message": message})
-                + self._event("content_block_start", {"type": "content_block_start", "index": 0,
-                                                      "content_block": {"type": "text", "text": ""}})
-                + self._event("ping", {"type": "ping"}))
+        return self._event("message_start", {"type": "message_start", "message": message})
+
+    def _block(self, kind: str) -> bytes:
+        """Close the open block (if another kind) and open one of `kind`."""
+        if self.open == kind:
+            return b""
+        out = self._close()
+        self.index += 1
+        self.open = kind
+        block = {"type": "thinking", "thinking": "", "signature": ""} if kind == "thinking" else \
+            {"type": "text", "text": ""}
+        out += self._event("content_block_start", {"type": "content_block_start", "index": self.index,
+                                                   "content_block": block})
+        # the API's order: the first block opens before its ping
+        return out + self._event("ping", {"type": "ping"}) if self.index == 0 else out
+
+    def _close(self) -> bytes:
+        if self.open is None:
+            return b""
+        out = b""
+        if self.open == "thinking":
+            out = self._event("content_block_delta", {
+                "type": "content_block_delta", "index": self.index,
+                "delta": {"type": "signature_delta", "signature": "ZGVtby1zaWduYXR1cmU="}})
+        self.open = None
+        return out + self._event("content_block_stop", {"type": "content_block_stop", "index": self.index})
 
     def delta(self, text: str) -> bytes:
-        return self._event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "text_delta", "text": text}})
+        return self._block("text") + self._event("content_block_delta", {
+            "type": "content_block_delta", "index": self.index, "delta": {"type": "text_delta", "text": text}})
 
     def thinking(self, text: str) -> bytes:
-        return self._event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                   "delta": {"type": "thinking_delta", "thinking": text}})
+        return self._block("thinking") + self._event("content_block_delta", {
+            "type": "content_block_delta", "index": self.index,
+            "delta": {"type": "thinking_delta", "thinking": text}})
 
     def finish(self, reason: str, tokens_out: int) -> bytes:
         delta = {"stop_reason": self._STOP.get(reason, reason), "stop_sequence": None}
-        return (self._event("content_block_stop", {"type": "content_block_stop", "index": 0})
-                + self._event("message_delta", {"type": "message_delta", "delta": delta,
-                                                "usage": {"output_tokens": tokens_out}}))
+        return (self._close() + self._event("message_delta", {"type": "message_delta", "delta": delta,
+                                                              "usage": {"output_tokens": tokens_out}}))
 
     def end(self, tokens_in: int, tokens_out: int) -> bytes:
         return self._event("message_stop", {"type": "message_stop"})
@@ -135,10 +163,15 @@ class AnthropicWire:
         return status, {"type": "error", "error": {"type": etype, "message": message or default}}
 
     @classmethod
-    def completion(cls, model: str, text: str, finish: str | None, tokens_in: int, tokens_out: int
-                   ) -> dict[str, Any]:
+    def completion(cls, model: str, text: str, finish: str | None, tokens_in: int, tokens_out: int,
+                   reasoning: str = "") -> dict[str, Any]:
+        content: list[dict[str, Any]] = []
+        if reasoning:
+            content.append({"type": "thinking", "thinking": reasoning, "signature": "ZGVtby1zaWduYXR1cmU="})
+        if text:
+            content.append({"type": "text", "text": text})
         return {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "model": model,
-                "content": [{"type": "text", "text": text}] if text else [],
+                "content": content,
                 "stop_reason": cls._STOP.get(finish, finish) if finish else None, "stop_sequence": None,
                 "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out}}
 

@@ -31,9 +31,13 @@ class RunContext:
     counters: Counters = field(default_factory=Counters)
     started: float = field(default_factory=time.monotonic)
     gate: asyncio.Event = field(default_factory=asyncio.Event)
-    # turn id -> chunks streamed so far; the saver writes them about once a second.
-    streaming: dict[int, list[str]] = field(default_factory=dict)
-    _saved_len: dict[int, int] = field(default_factory=dict)
+    # turn id -> (answer chunks, reasoning chunks) streamed so far; the saver writes them about once a
+    # second. The store takes a partial only while the turn is 'streaming', so a late one never
+    # overwrites the final write.
+    streaming: dict[int, tuple[list[str], list[str]]] = field(default_factory=dict)
+    _saved_len: dict[int, tuple[int, int]] = field(default_factory=dict)
+    score_reasoning: bool = False
+    """[judge] score_reasoning: the judge scores a turn's reasoning too, as verdicts of their own."""
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -60,10 +64,11 @@ class RunContext:
 
     async def save_partials(self) -> None:
         rows = []
-        for turn_id, chunks in list(self.streaming.items()):
-            if len(chunks) != self._saved_len.get(turn_id):
-                self._saved_len[turn_id] = len(chunks)
-                rows.append(("".join(chunks), "", turn_id))
+        for turn_id, (chunks, thoughts) in list(self.streaming.items()):
+            size = (len(chunks), len(thoughts))
+            if size != self._saved_len.get(turn_id):
+                self._saved_len[turn_id] = size
+                rows.append(("".join(chunks), "".join(thoughts), turn_id))
         if rows:
             with contextlib.suppress(Exception):  # a partial save is best effort; the final write is not
                 await self.store.save_partials(rows)

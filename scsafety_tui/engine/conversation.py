@@ -16,6 +16,8 @@ from scsafety_tui.engine.context import RunContext
 from scsafety_tui.events import (
     ConversationFinished,
     ConversationStarted,
+    ReasoningDelta,
+    ReasoningVerdictReady,
     TokenDelta,
     TurnCompleted,
     TurnFailed,
@@ -24,7 +26,7 @@ from scsafety_tui.events import (
     VerdictReady,
 )
 from scsafety_tui.judge import Judge
-from scsafety_tui.providers.base import ContentFiltered, ProviderError
+from scsafety_tui.providers.base import Completion, ContentFiltered, ProviderError
 from scsafety_tui.providers.retry import RetryInfo
 from scsafety_tui.questions import Item
 
@@ -79,6 +81,12 @@ class Conversation:
                 task.cancel()
             await self._finish("cancelled", "cancelled")
             raise
+        except BaseException:
+            # a failed store (disk full) ends the run: leave no judge task behind to fail unobserved
+            for task in judging:
+                task.cancel()
+            await asyncio.gather(*judging, return_exceptions=True)
+            raise
         await self._finish(status, error)
         return status
 
@@ -106,7 +114,8 @@ class Conversation:
         turn_id = await store.start_answer(self.conv_id, self.attempt, rnd, time.time())
         await store.sync()
         chunks: list[str] = []
-        ctx.streaming[turn_id] = chunks
+        thoughts: list[str] = []
+        ctx.streaming[turn_id] = (chunks, thoughts)
         now, emit, counters, item_id = ctx.now, ctx.emit, ctx.counters, item.id
 
         def on_delta(text: str) -> None:
@@ -114,45 +123,82 @@ class Conversation:
             counters.tokens += 1
             emit(TokenDelta(item_id, key, rnd, text, now()))
 
+        def on_reasoning(text: str) -> None:
+            thoughts.append(text)
+            counters.tokens += 1
+            emit(ReasoningDelta(item_id, key, rnd, text, now()))
+
         def on_retry(info: RetryInfo) -> None:
             chunks.clear()
+            thoughts.clear()
             counters.retries += 1
             emit(TurnRetrying(item_id, key, rnd, info.attempt, info.error.message, info.delay, now()))
 
         try:
-            c = await self.client.chat(messages, on_delta=on_delta, on_retry=on_retry)
+            c = await self.client.chat(messages, on_delta=on_delta, on_retry=on_retry, on_reasoning=on_reasoning)
         except asyncio.CancelledError:
             ctx.stop_streaming(turn_id)
-            await store.finish_answer(turn_id, content="".join(chunks), status="cancelled",
-                                      error_kind="cancelled", error="cancelled by the user")
+            await store.finish_answer(turn_id, content="".join(chunks), reasoning="".join(thoughts),
+                                      status="cancelled", error_kind="cancelled", error="cancelled by the user")
             raise
         except ProviderError as e:
             ctx.stop_streaming(turn_id)
             blocked = isinstance(e, ContentFiltered)
+            got = e.completion if isinstance(e, ContentFiltered) else None
             partial = getattr(e, "partial_text", None) or "".join(chunks)
-            await store.finish_answer(turn_id, content=partial, status="blocked" if blocked else "error",
-                                      error_kind=error_kind(e), error=e.message)
+            reasoning = got.reasoning if got is not None else "".join(thoughts)
+            status = "blocked" if blocked else "error"
+            if got is not None:  # a block by finish reason: what streamed before it, timings included
+                await self._store(turn_id, got, status, error_kind(e), e.message)
+            else:
+                await store.finish_answer(turn_id, content=partial, reasoning=reasoning, status=status,
+                                          error_kind=error_kind(e), error=e.message)
             await store.sync()
-            ctx.emit(TurnFailed(item.id, key, rnd, error_kind(e), e.message, partial, t=ctx.now()))
+            ctx.emit(TurnFailed(item.id, key, rnd, error_kind(e), e.message, partial, reasoning, t=ctx.now()))
             return None, None if blocked else e.message
         ctx.stop_streaming(turn_id)
-        await store.finish_answer(
-            turn_id, content=c.text, status="done", finish_reason=c.finish_reason, started_at=c.started_at,
-            first_token_at=c.first_token_at, finished_at=c.finished_at, tokens_in=c.tokens_in,
-            tokens_out=c.tokens_out, chunks=c.chunks)
+        if not c.text.strip():
+            # Nothing to judge (reasoning used up max_tokens, or the model said nothing): never scored, and
+            # the conversation ends as an error so --retry-errors asks again.
+            why = f"empty answer (finish_reason {c.finish_reason or 'none'})"
+            await self._store(turn_id, c, "empty", "empty", why)
+            await store.sync()
+            ctx.emit(TurnFailed(item.id, key, rnd, "empty", why, c.text, c.reasoning, t=ctx.now()))
+            return None, f"round {rnd}: {why}"
+        await self._store(turn_id, c, "done")
         await store.sync()
         self._turn_ids[rnd] = turn_id
         ctx.emit(TurnCompleted(item.id, key, rnd, c.text, c.finish_reason, c.tokens_in, c.tokens_out,
-                               t=ctx.now()))
+                               c.reasoning, t=ctx.now()))
+        self._reasoning[rnd] = c.reasoning
         return c.text, None
 
+    async def _store(self, turn_id: int, c: Completion, status: str, kind: str | None = None,
+                     error: str | None = None) -> None:
+        await self.ctx.store.finish_answer(
+            turn_id, content=c.text, reasoning=c.reasoning, status=status, finish_reason=c.finish_reason,
+            error_kind=kind, error=error, started_at=c.started_at, first_token_at=c.first_token_at,
+            finished_at=c.finished_at, tokens_in=c.tokens_in, tokens_out=c.tokens_out, chunks=c.chunks)
+
     async def _judge(self, rnd: int, history: list[dict[str, str]], answer: str) -> None:
+        """The answer's verdicts; with [judge] score_reasoning, the reasoning's too, stored apart."""
+        reasoning = self._reasoning.get(rnd, "")
+        if self.ctx.score_reasoning and reasoning.strip():
+            await asyncio.gather(self._judge_part(rnd, history, answer, "answer"),
+                                 self._judge_part(rnd, history, reasoning, "reasoning"))
+        else:
+            await self._judge_part(rnd, history, answer, "answer")
+
+    async def _judge_part(self, rnd: int, history: list[dict[str, str]], text: str, part: str) -> None:
         item = self.item
         result = await self.judge.score(category=item.category, sub_dimension=item.sub_dimension,
-                                        history=history, answer=answer, round_=rnd)
-        await self.ctx.store.add_verdicts(self._turn_ids[rnd], list(result.verdicts), list(result.raws))
-        self.ctx.emit(VerdictReady(item.id, self.client.target.key, rnd, result.score, result.verdicts,
-                                   t=self.ctx.now()))
+                                        history=history, answer=text, round_=rnd)
+        await self.ctx.store.add_verdicts(self._turn_ids[rnd], list(result.verdicts), list(result.raws),
+                                          part=part)
+        event = VerdictReady if part == "answer" else ReasoningVerdictReady
+        self.ctx.emit(event(item.id, self.client.target.key, rnd, result.score, result.verdicts,
+                            t=self.ctx.now()))
 
     def __post_init__(self) -> None:
         self._turn_ids: dict[int, int] = {}
+        self._reasoning: dict[int, str] = {}

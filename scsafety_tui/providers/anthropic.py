@@ -12,8 +12,6 @@ from scsafety_tui.config import TargetConfig
 from scsafety_tui.providers.base import (
     ChatProvider,
     Completion,
-    ContentFiltered,
-    DeltaCallback,
     MalformedStream,
     Message,
     StreamState,
@@ -23,7 +21,10 @@ from scsafety_tui.providers.base import (
 from scsafety_tui.providers.sse import SSEEvent
 
 API_VERSION = "2023-06-01"
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+           "model_context_window_exceeded": "length"}
+REDACTED = "[redacted_thinking: the provider sent this reasoning encrypted]"
+"""What a redacted_thinking block leaves in the stored reasoning: a note that there was some."""
 
 
 class AnthropicProvider(ChatProvider):
@@ -49,13 +50,8 @@ class AnthropicProvider(ChatProvider):
         body.update(self.target.params)
         return body
 
-    async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
-        state = StreamState(on_delta)
-        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event)
-        if state.finish_reason == "refusal":
-            c = state.completion()
-            raise ContentFiltered("the model's safety system stopped the answer (stop_reason refusal)",
-                                  partial_text=c.text, completion=c)
+    async def _stream(self, messages: Sequence[Message], state: StreamState) -> Completion:
+        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event, _on_whole)
         return state.finish("message_stop")
 
 
@@ -69,21 +65,67 @@ def _on_event(ev: SSEEvent, state: StreamState) -> None:
     kind = obj.get("type", ev.event)
     if kind == "content_block_delta":
         delta = obj.get("delta") or {}
-        if delta.get("type") == "text_delta" and delta.get("text"):
-            state.add(delta["text"])  # thinking_delta and others are not the answer
+        dtype = delta.get("type")
+        if dtype == "text_delta" and delta.get("text"):
+            state.add(delta["text"])
+        elif dtype == "thinking_delta" and delta.get("thinking"):
+            state.add_reasoning(delta["thinking"])  # signature_delta and others carry no text
+    elif kind == "content_block_start":
+        block = obj.get("content_block") or {}
+        if block.get("type") == "redacted_thinking":
+            state.add_reasoning(_redacted(state))
+        elif block.get("type") in ("text", "thinking") and block.get(block["type"]):
+            _block_text(block, state)  # a block that starts with text already in it
     elif kind == "message_start":
-        usage = (obj.get("message") or {}).get("usage") or {}
-        if "input_tokens" in usage:
-            state.tokens_in = sum(usage.get(k) or 0 for k in
-                                  ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+        _usage((obj.get("message") or {}).get("usage"), state)
     elif kind == "message_delta":
         reason = (obj.get("delta") or {}).get("stop_reason")
         if reason:
             state.finish_reason = _FINISH.get(reason, reason)
-        out = (obj.get("usage") or {}).get("output_tokens")
-        if out is not None:
-            state.tokens_out = out
+        # LiteLLM's Anthropic endpoint (and others) send the whole usage only here
+        _usage(obj.get("usage"), state)
     elif kind == "message_stop":
         state.done = True
     elif kind == "error":
         raise error_from_stream(obj, state.text)
+
+
+def _usage(usage: Any, state: StreamState) -> None:
+    if not isinstance(usage, dict):
+        return
+    if usage.get("input_tokens") is not None:
+        state.tokens_in = sum(usage.get(k) or 0 for k in
+                              ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    if usage.get("output_tokens") is not None:
+        state.tokens_out = usage["output_tokens"]
+
+
+def _redacted(state: StreamState) -> str:
+    return ("\n\n" if state.reasoning_chunks else "") + REDACTED
+
+
+def _block_text(block: dict[str, Any], state: StreamState) -> None:
+    if block.get("type") == "text":
+        state.add(block["text"])
+    elif block.get("type") == "thinking":
+        state.add_reasoning(block["thinking"])
+
+
+def _on_whole(obj: dict[str, Any], state: StreamState) -> None:
+    """A whole Messages API message from a server that ignored stream: true."""
+    if obj.get("type") == "error" or "error" in obj:
+        raise error_from_stream(obj, "")
+    content = obj.get("content")
+    if obj.get("type") != "message" or not isinstance(content, list):
+        raise MalformedStream(f"JSON answer is not a message: {one_line(json.dumps(obj, ensure_ascii=False), 80)!r}")
+    for block in content:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "redacted_thinking":
+            state.add_reasoning(_redacted(state))
+        elif isinstance(block.get(block.get("type") or ""), str) and block.get(block["type"]):
+            _block_text(block, state)
+    reason = obj.get("stop_reason")
+    if reason:
+        state.finish_reason = _FINISH.get(reason, reason)
+    _usage(obj.get("usage"), state)

@@ -24,7 +24,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import aiohttp
@@ -37,11 +37,14 @@ Message = dict[str, str]
 DeltaCallback = Callable[[str], None]
 
 CONNECT_TIMEOUT = 10.0
+_HEAD_LIMIT = 8 << 20
+"""Bytes kept while a body shows no SSE event, in case it is one JSON completion."""
 
 
 @dataclass(slots=True)
 class Completion:
     text: str
+    """The answer only: reasoning (reasoning_content, thinking blocks, inline <think>) is never in it."""
     finish_reason: str | None
     tokens_in: int | None
     tokens_out: int | None
@@ -49,6 +52,17 @@ class Completion:
     first_token_at: float | None
     finished_at: float
     chunks: list[tuple[float, str]]
+    """(offset s, text) of every answer piece: their texts join to `text`."""
+    reasoning: str = ""
+    """The model's reasoning, kept apart from the answer: stored and shown, never judged as the answer."""
+    reasoning_chunks: list[tuple[float, str]] = field(default_factory=list)
+
+
+BLOCK_REASONS = frozenset({"content_filter", "sensitive", "refusal"})
+"""Finish reasons that mean the provider stopped the answer: OpenAI/Azure/Qwen content_filter, GLM
+sensitive, Anthropic refusal."""
+TRUNCATED = "length"
+"""The finish reason of an answer cut by max_tokens (Anthropic's max_tokens is stored as this)."""
 
 
 # ---------------------------------------------------------------- errors
@@ -214,21 +228,33 @@ def error_from_exception(exc: BaseException, timeout_s: float) -> ProviderError:
 
 # ---------------------------------------------------------------- streaming helpers
 
+_OPEN, _CLOSE = "<think>", "</think>"
+
+
 class StreamState:
-    """What one attempt has received so far; records every delta with its time."""
+    """What one attempt has received so far; records every answer and reasoning delta with its time.
 
-    __slots__ = ("chunks", "done", "finish_reason", "first_token_at", "on_delta", "started_at",
-                 "tokens_in", "tokens_out")
+    Content that may carry inline ``<think>…</think>`` (OpenAI-compatible servers without a reasoning
+    parser) goes through `add_content`, which routes the think block to the reasoning even when its tags
+    arrive split across chunks; text that is known to be the answer goes through `add`.
+    """
 
-    def __init__(self, on_delta: DeltaCallback | None) -> None:
+    __slots__ = ("_held", "_mode", "chunks", "done", "finish_reason", "first_token_at", "on_delta",
+                 "on_reasoning", "reasoning_chunks", "started_at", "tokens_in", "tokens_out")
+
+    def __init__(self, on_delta: DeltaCallback | None, on_reasoning: DeltaCallback | None = None) -> None:
         self.on_delta = on_delta
+        self.on_reasoning = on_reasoning
         self.started_at = time.time()
         self.first_token_at: float | None = None
         self.chunks: list[tuple[float, str]] = []
+        self.reasoning_chunks: list[tuple[float, str]] = []
         self.finish_reason: str | None = None
         self.tokens_in: int | None = None
         self.tokens_out: int | None = None
         self.done = False
+        self._mode = "start"  # start | think | after | answer: where add_content is in a <think> block
+        self._held = ""  # text not yet routed: a tag that may still be completing
 
     def add(self, text: str) -> None:
         now = time.time()
@@ -238,26 +264,130 @@ class StreamState:
         if self.on_delta is not None:
             self.on_delta(text)
 
+    def add_reasoning(self, text: str) -> None:
+        now = time.time()
+        if self.first_token_at is None:
+            self.first_token_at = now
+        self.reasoning_chunks.append((now - self.started_at, text))
+        if self.on_reasoning is not None:
+            self.on_reasoning(text)
+
+    def add_content(self, text: str) -> None:
+        """Answer text that may open with an inline <think> block."""
+        if self._mode == "answer":
+            self.add(text)
+            return
+        buf = self._held + text
+        self._held = ""
+        if self._mode == "start":
+            head = buf.lstrip()
+            if not head or (len(head) < len(_OPEN) and _OPEN.startswith(head)):
+                self._held = buf  # whitespace, or "<thi": wait for more
+                return
+            if not head.startswith(_OPEN):
+                self._mode = "answer"
+                self.add(buf)
+                return
+            self._mode, buf = "think", head[len(_OPEN):]
+        if self._mode == "think":
+            end = buf.find(_CLOSE)
+            if end < 0:
+                keep = _partial_tag(buf, _CLOSE)
+                if len(buf) > keep:
+                    self.add_reasoning(buf[: len(buf) - keep])
+                self._held = buf[len(buf) - keep:] if keep else ""
+                return
+            if end:
+                self.add_reasoning(buf[:end])
+            self._mode, buf = "after", buf[end + len(_CLOSE):]
+        head = buf.lstrip()  # after </think>: the blank lines before the answer are layout, not answer
+        if not head:
+            return
+        self._mode = "answer"
+        self.add(head)
+
+    def _flush_content(self) -> None:
+        """End of stream: text held back while a tag might complete goes where it belongs."""
+        held, self._held = self._held, ""
+        if held and self._mode == "start":
+            self._mode = "answer"
+            self.add(held)
+        elif held and self._mode == "think":
+            self.add_reasoning(held)  # an unclosed <think>: everything was reasoning
+
+    def _split_bare_close(self) -> None:
+        """R1 distills whose chat template opens <think> in the prompt send only the closing tag: the
+        text before a lone </think> is reasoning (the live view showed it as answer until now)."""
+        if self.reasoning_chunks or self._mode != "answer":
+            return
+        text = self.text
+        end = text.find(_CLOSE)
+        if end < 0 or _OPEN in text[:end] or _CLOSE in text[end + 1:]:
+            return
+        cut = end + len(_CLOSE)
+        cut += len(text[cut:]) - len(text[cut:].lstrip())
+        answer: list[tuple[float, str]] = []
+        pos = 0
+        for t, piece in self.chunks:
+            lo, hi = pos, pos + len(piece)
+            pos = hi
+            if lo < end:
+                self.reasoning_chunks.append((t, piece[: end - lo]))
+            if hi > cut:
+                answer.append((t, piece[max(0, cut - lo):]))
+        self.chunks = answer
+
     @property
     def text(self) -> str:
         return "".join(t for _, t in self.chunks)
 
+    @property
+    def reasoning(self) -> str:
+        return "".join(t for _, t in self.reasoning_chunks)
+
     def completion(self) -> Completion:
         return Completion(self.text, self.finish_reason, self.tokens_in, self.tokens_out, self.started_at,
-                          self.first_token_at, time.time(), self.chunks)
+                          self.first_token_at, time.time(), self.chunks, self.reasoning, self.reasoning_chunks)
 
     def finish(self, end_marker: str) -> Completion:
-        """The completion, or the error that an unfinished or empty stream amounts to."""
-        if self.finish_reason == "content_filter":
+        """The completion, or the error that an unfinished, blocked or empty stream amounts to.
+
+        An answer with a finish reason but no text is returned as it is: the caller stores it as an
+        empty answer (never scored); only a stream with nothing at all and no reason is malformed.
+        """
+        self._flush_content()
+        self._split_bare_close()
+        reason = self.finish_reason
+        if reason in BLOCK_REASONS:
             c = self.completion()
-            raise ContentFiltered("blocked by the provider's content filter (finish_reason content_filter)",
-                                  partial_text=c.text, completion=c)
-        if self.finish_reason is None:
+            what = ("the model's safety system stopped the answer (stop_reason refusal)" if reason == "refusal"
+                    else f"blocked by the provider's content filter (finish_reason {reason})")
+            raise ContentFiltered(what, partial_text=c.text, completion=c)
+        if reason is None:
             if not self.done:
                 raise TransientError(f"stream cut before {end_marker} after {len(self.chunks)} chunks")
-            if not self.chunks:
+            if not self.chunks and not self.reasoning_chunks:
                 raise MalformedStream("empty answer with no finish reason")
         return self.completion()
+
+
+def _partial_tag(text: str, tag: str) -> int:
+    """Length of the longest end of text that is a start of tag (a tag split across chunks)."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:n]):
+            return n
+    return 0
+
+
+def json_body(data: bytes) -> Any:
+    """A whole response body that is one JSON value (a server that ignored stream: true), or None."""
+    stripped = data.strip()
+    if not stripped.startswith(b"{"):
+        return None
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        return None
 
 
 class ChatProvider(ABC):
@@ -270,11 +400,12 @@ class ChatProvider(ABC):
         t = target.timeout_s
         self._timeout = httpx.Timeout(connect=min(CONNECT_TIMEOUT, t), read=t, write=t, pool=t)
 
-    async def stream_chat(self, messages: Sequence[Message], on_delta: DeltaCallback | None = None
-                          ) -> Completion:
+    async def stream_chat(self, messages: Sequence[Message], on_delta: DeltaCallback | None = None,
+                          on_reasoning: DeltaCallback | None = None) -> Completion:
+        """One attempt. on_delta gets answer text as it arrives, on_reasoning the reasoning text."""
         try:
             async with asyncio.timeout(self.target.timeout_s):
-                return await self._stream(messages, on_delta)
+                return await self._stream(messages, StreamState(on_delta, on_reasoning))
         except ProviderError:
             raise
         except (TimeoutError, httpx.HTTPError, aiohttp.ClientError, OSError) as e:
@@ -285,29 +416,61 @@ class ChatProvider(ABC):
         return f"${env}" if env else "the target's api_key_env (none is set)"
 
     @abstractmethod
-    async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
+    async def _stream(self, messages: Sequence[Message], state: StreamState) -> Completion:
         """One attempt, no timeout handling; may raise httpx/aiohttp errors."""
 
     async def _read_events(self, url: str, headers: dict[str, str], body: dict[str, Any], state: StreamState,
-                           on_event: Callable[[Any, StreamState], None]) -> None:
+                           on_event: Callable[[Any, StreamState], None],
+                           on_whole: Callable[[Any, StreamState], None]) -> None:
         """POST, then feed every SSE event to on_event until the state says the stream is done.
 
-        Reading goes on after the end marker so the connection ends cleanly and returns to the pool.
+        A server that ignores ``stream: true`` answers with one JSON object (content-type
+        application/json, or a body with no SSE event that parses as one object): on_whole reads it as
+        the whole completion. Reading goes on after the end marker so the connection ends cleanly and
+        returns to the pool.
         """
         decoder = SSEDecoder()
-        async with self._post(url, headers, body) as chunks:
+        async with self._post(url, headers, body) as (chunks, content_type):
+            if "json" in content_type and "event-stream" not in content_type:
+                data = b"".join([raw async for raw in chunks])
+                self._whole(data, state, on_whole)
+                return
+            head: list[bytes] | None = []  # the body so far, until it shows an SSE event
+            size = 0
             async for raw in chunks:
-                for ev in decoder.feed(raw):
+                events = decoder.feed(raw)
+                if head is not None:
+                    size += len(raw)
+                    if events or size > _HEAD_LIMIT:
+                        head = None
+                    else:
+                        head.append(raw)
+                for ev in events:
                     if not state.done:
                         on_event(ev, state)
-            for ev in decoder.flush():
+            events = decoder.flush()
+            if head is not None and not events:
+                obj = json_body(b"".join(head))
+                if isinstance(obj, dict):
+                    on_whole(obj, state)
+                    state.done = True
+                    return
+            for ev in events:
                 if not state.done:
                     on_event(ev, state)
 
+    def _whole(self, data: bytes, state: StreamState, on_whole: Callable[[Any, StreamState], None]) -> None:
+        obj = json_body(data)
+        if not isinstance(obj, dict):
+            raise MalformedStream(f"response is not a JSON object: {one_line(data.decode('utf-8', 'replace'), 80)!r}")
+        on_whole(obj, state)
+        state.done = True
+
     @asynccontextmanager
     async def _post(self, url: str, headers: dict[str, str], body: dict[str, Any]
-                    ) -> AsyncIterator[AsyncIterator[bytes]]:
-        """POST and yield the body's byte iterator; a non-200 answer raises its classified error."""
+                    ) -> AsyncIterator[tuple[AsyncIterator[bytes], str]]:
+        """POST and yield (the body's byte iterator, its content type); a non-200 answer raises its
+        classified error."""
         request = self.http.build_request(
             "POST", url, headers=headers, timeout=self._timeout,
             content=json.dumps(body, ensure_ascii=False).encode())
@@ -320,7 +483,8 @@ class ChatProvider(ABC):
                                       status=error.status)
                 raise error
             encoding = response.headers.get("content-encoding", "identity")
+            content_type = response.headers.get("content-type", "").lower()
             # aiter_raw skips httpx's decoder layer when there is nothing to decode
-            yield response.aiter_raw() if encoding == "identity" else response.aiter_bytes()
+            yield (response.aiter_raw() if encoding == "identity" else response.aiter_bytes()), content_type
         finally:
             await response.aclose()

@@ -18,9 +18,11 @@ from scsafety_tui.providers.base import (
     DeltaCallback,
     HostNotAllowed,
     Message,
+    ProviderError,
 )
 from scsafety_tui.providers.openai_compat import OpenAICompatProvider
 from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
+from scsafety_tui.redact import Redactor
 
 _PROVIDERS: dict[str, type[ChatProvider]] = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
 
@@ -82,6 +84,12 @@ def make_http_client(transport: str = "aiohttp", *, allowed_hosts: Iterable[str]
     raise ValueError(f"unknown HTTP transport {transport!r} (expected 'aiohttp' or 'httpx')")
 
 
+def scrub_error(e: ProviderError, redact: Redactor) -> None:
+    """Known secrets out of an error's message, in place (its type and retry data stay)."""
+    e.message = redact(e.message)
+    e.args = (e.message,)
+
+
 class ModelClient:
     """Provider + per-target concurrency semaphore + optional requests-per-minute limiter + retry policy."""
 
@@ -90,12 +98,15 @@ class ModelClient:
         self.target = target
         self.policy = policy
         self.provider = make_provider(target, http, api_key)
+        # errors may echo the key or a header back: scrubbed before the retry policy, the store or a UI
+        self.redact = Redactor.for_target(target, api_key)
         self._slots = asyncio.Semaphore(target.concurrency)
         self._rate = (RateLimiter(target.requests_per_minute, clock=policy.clock, sleep=policy.sleep)
                       if target.requests_per_minute > 0 else None)
 
     async def chat(self, messages: Sequence[Message], on_delta: DeltaCallback | None = None,
-                   on_retry: Callable[[RetryInfo], None] | None = None) -> Completion:
+                   on_retry: Callable[[RetryInfo], None] | None = None,
+                   on_reasoning: DeltaCallback | None = None) -> Completion:
         """One answer, retried per the policy; raises the last ProviderError.
 
         The concurrency slot is held through the retry waits: a struggling target gets less traffic,
@@ -104,7 +115,11 @@ class ModelClient:
         async def attempt() -> Completion:
             if self._rate is not None:
                 await self._rate.acquire()
-            return await self.provider.stream_chat(messages, on_delta)
+            try:
+                return await self.provider.stream_chat(messages, on_delta, on_reasoning)
+            except ProviderError as e:
+                scrub_error(e, self.redact)
+                raise
 
         async with self._slots:
             return await self.policy.run(attempt, on_retry)

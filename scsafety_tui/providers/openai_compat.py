@@ -13,7 +13,6 @@ from scsafety_tui.providers.base import (
     BadRequest,
     ChatProvider,
     Completion,
-    DeltaCallback,
     MalformedStream,
     Message,
     StreamState,
@@ -43,18 +42,17 @@ class OpenAICompatProvider(ChatProvider):
         body.update(self.target.params)
         return body
 
-    async def _stream(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
+    async def _stream(self, messages: Sequence[Message], state: StreamState) -> Completion:
         try:
-            return await self._once(messages, on_delta)
+            return await self._once(messages, state)
         except BadRequest as e:
             if not (self.send_stream_options and type(e) is BadRequest and _mentions_stream_options(e)):
                 raise
             self.send_stream_options = False
-            return await self._once(messages, on_delta)
+            return await self._once(messages, state)
 
-    async def _once(self, messages: Sequence[Message], on_delta: DeltaCallback | None) -> Completion:
-        state = StreamState(on_delta)
-        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event)
+    async def _once(self, messages: Sequence[Message], state: StreamState) -> Completion:
+        await self._read_events(self.url, self.headers, self.body(messages), state, _on_event, _on_whole)
         return state.finish("[DONE]")
 
 
@@ -80,14 +78,47 @@ def _on_event(ev: SSEEvent, state: StreamState) -> None:
         choice = choices[0]
         delta = choice.get("delta")
         if delta:
-            # reasoning_content (DeepSeek, Qwen) is the model's scratchpad, not its answer
-            text = delta.get("content")
-            if text:
-                state.add(text)
+            _take(delta, state)
         reason = choice.get("finish_reason")
         if reason:
             state.finish_reason = reason
+    _usage(obj, state)
+
+
+def _take(part: dict[str, Any], state: StreamState) -> None:
+    """A delta's (or a whole message's) text: reasoning apart from the answer.
+
+    reasoning_content (DeepSeek, Qwen) and reasoning (vLLM, OpenRouter) are the model's scratchpad;
+    refusal (OpenAI) is the model declining, and is its answer; content may open with inline <think>.
+    """
+    thought = part.get("reasoning_content") or part.get("reasoning")
+    if thought and isinstance(thought, str):
+        state.add_reasoning(thought)
+    refusal = part.get("refusal")
+    if refusal and isinstance(refusal, str):
+        state.add(refusal)
+    text = part.get("content")
+    if text and isinstance(text, str):
+        state.add_content(text)
+
+
+def _usage(obj: dict[str, Any], state: StreamState) -> None:
     usage = obj.get("usage")
-    if usage:
+    if usage and isinstance(usage, dict):
         state.tokens_in = usage.get("prompt_tokens", state.tokens_in)
         state.tokens_out = usage.get("completion_tokens", state.tokens_out)
+
+
+def _on_whole(obj: dict[str, Any], state: StreamState) -> None:
+    """A chat.completion object from a server that ignored stream: true."""
+    if "error" in obj or obj.get("object") == "error":
+        raise error_from_stream(obj, "")
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise MalformedStream(f"JSON answer without choices: {one_line(json.dumps(obj, ensure_ascii=False), 80)!r}")
+    choice = choices[0]
+    message = choice.get("message") or choice.get("delta") or {}
+    if isinstance(message, dict):
+        _take(message, state)
+    state.finish_reason = choice.get("finish_reason") or state.finish_reason
+    _usage(obj, state)
