@@ -18,3 +18,9 @@ _TABLE = str.maketrans(_VISIBLE)
 def visible(s: str) -> str:
     """The string with every control character replaced by a visible stand-in (ESC → ␛)."""
     return s.translate(_TABLE)
+
+
+def has_controls(s: str) -> bool:
+    """True when the string holds a control character (tab and newline too), a bidi override or a
+    zero-width character: what a name or a key must not hold."""
+    return "\t" in s or "\n" in s or s.translate(_TABLE) != s
