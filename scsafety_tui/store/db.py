@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
-from collections.abc import Awaitable
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import aiosqlite
 
@@ -108,7 +108,10 @@ class Store:
     async def _open_readonly(cls, p: str) -> Store:
         if p != ":memory:" and not Path(p).is_file():
             raise StoreError(f"{p}: no such database (see `scsafety-tui paths`, or pass --db)")
-        uri = f"file:{quote(str(Path(p).resolve()))}?mode=ro"
+        # With no -wal file no writer is active: read the file as immutable, which creates no -wal/-shm
+        # beside it. With one, a run is going on: read-only mode sees its commits as they land.
+        live = Path(p + "-wal").exists()
+        uri = f"file:{quote(str(Path(p).resolve()))}?{'mode=ro' if live else 'immutable=1'}"
         conn = await cls._connect(uri, p, uri=True)
         store = cls(conn, p)
         try:
@@ -246,10 +249,9 @@ class Store:
         resume (deleting a turn the index disagrees with corrupts it further).
         """
         try:
-            await self._guard(self.conn.execute(
-                "INSERT INTO turn_fts(turn_fts, rank) VALUES ('integrity-check', 1)"))
+            await self.conn.execute("INSERT INTO turn_fts(turn_fts, rank) VALUES ('integrity-check', 1)")
             return False
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError:  # "database disk image is malformed": the index alone
             await self._write("INSERT INTO turn_fts(turn_fts) VALUES ('rebuild')")
             await self.sync()
             return True

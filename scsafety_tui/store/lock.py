@@ -23,6 +23,8 @@ from scsafety_tui.store.db import Store
 
 BEAT_S = 5.0
 STALE_S = 60.0
+_HELD: set[str] = set()
+"""Tokens of the locks this process holds now."""
 
 
 class SessionLocked(InputError):
@@ -40,6 +42,8 @@ class LockInfo:
     def stale(self, now: float, host: str) -> bool:
         if self.token is None:
             return True
+        if self.host == host and self.pid == os.getpid():
+            return self.token not in _HELD  # this process's own lock that a failed disk kept from release
         if self.host == host and self.pid is not None and not _alive(self.pid):
             return True
         return self.beat is None or now - self.beat > STALE_S
@@ -97,6 +101,7 @@ class SessionLock:
         if not taken:  # another process swapped first
             info = await read_lock(store, sid)
             raise SessionLocked(describe(sid, info, time.time()))
+        _HELD.add(token)
         return cls(store, sid, token)
 
     async def beat(self) -> bool:
@@ -128,7 +133,9 @@ class SessionLock:
                 await task
 
     async def release(self) -> None:
-        """Let go; a failure here (disk full) leaves a lock whose dead pid marks it stale."""
+        """Let go; a failure here (disk full) leaves a lock that is stale once this process no longer
+        holds it (and once the process is gone)."""
+        _HELD.discard(self.token)
         with contextlib.suppress(Exception):
             await self.store.swap("UPDATE session SET lock_token = NULL, lock_pid = NULL, lock_host = NULL,"
                                   " lock_at = NULL, lock_beat = NULL WHERE id = ? AND lock_token = ?",

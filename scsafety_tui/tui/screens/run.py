@@ -40,6 +40,7 @@ from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.run_commands import RunCommands
 from scsafety_tui.tui.screens.run_control import RunControl
 from scsafety_tui.tui.state import RunState
+from scsafety_tui.tui.text import visible
 from scsafety_tui.tui.widgets.lane import Lane, fit_lanes
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard
@@ -63,6 +64,7 @@ class RunScreen(Labelling, RunControl):
         Binding("f", "follow", "Follow"),
         Binding("m", "toggle_markdown", "Markdown"),
         Binding("v", "toggle_reasons", "Reasons"),
+        Binding("t", "toggle_thinking", "Reasoning"),
         Binding("r", "retry_errors", "Retry errors"),
         Binding("e", "export", "Export"),
         Binding("s", "scores", "Scores"),
@@ -88,6 +90,8 @@ class RunScreen(Labelling, RunControl):
         self.pinned = None
         self.markdown = False
         self.reasons = False
+        self.thoughts = False
+        """Show the models' reasoning in full (dimmed); collapsed to one line by default."""
         self.human = False
         self.session_status = ""
         self.run_state = "loading"
@@ -126,7 +130,7 @@ class RunScreen(Labelling, RunControl):
         store, sid = self.app.store, self.session_id
         row = await queries.session_row(store, sid)
         self.session_status = row["status"]
-        self.title, self.sub_title = row["name"], f"session {sid}"
+        self.title, self.sub_title = visible(row["name"]), f"session {sid}"
         self.taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
         items = await queries.items(store, sid)
         targets = [r["key"] for r in await queries.targets(store, sid)]
@@ -141,6 +145,8 @@ class RunScreen(Labelling, RunControl):
         board.border_title = BOARD_TITLES[self.human]
         board.setup(self.taxonomy, targets)
         await self.reload()
+        if damaged := await queries.damaged_answers(store, sid):
+            self.notify(queries.damaged_notice(sid, len(damaged)), severity="warning", timeout=15, markup=False)
         if self.first_pin in self.st.items:
             await self.pin(self.first_pin)
         elif items:
@@ -149,7 +155,8 @@ class RunScreen(Labelling, RunControl):
     async def reload(self) -> None:
         """Glyphs, scores and progress as the store holds them now."""
         store = self.app.store
-        self.st.seed(await queries.answer_rows(store, self.session_id))
+        self.st.seed(await queries.answer_rows(store, self.session_id),
+                     truncated=await queries.truncated_answers(store, self.session_id))
         s = next(s for s in await queries.list_sessions(store) if s.id == self.session_id)
         self.st.progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
         nav = self.query_one(Navigator)
@@ -230,7 +237,8 @@ class RunScreen(Labelling, RunControl):
             key = (lane.item_id or "", target)
             streamed = key in dirty
             dirty.discard(key)
-            lane.flush(lambda rnd, key=key: self.bridge.text(key, rnd), self.markdown, self.reasons, streamed)
+            lane.flush(lambda rnd, key=key: self.bridge.text(key, rnd), self.markdown, self.reasons, streamed,
+                       self.thoughts, lambda rnd, key=key: self.bridge.reasoning(key, rnd))
 
     def _tables(self) -> None:
         """Navigator glyphs and scores on alternate ticks: a DataTable redraw is costly, don't stack two."""
@@ -305,6 +313,12 @@ class RunScreen(Labelling, RunControl):
 
     def action_toggle_reasons(self) -> None:
         self.reasons = not self.reasons
+        for lane in self.lanes.values():
+            lane.touch()
+
+    def action_toggle_thinking(self) -> None:
+        """The models' reasoning in full, or collapsed to one line (it is never part of the answer)."""
+        self.thoughts = not self.thoughts
         for lane in self.lanes.values():
             lane.touch()
 
