@@ -12,17 +12,31 @@ import html
 import io
 import json
 import re
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scsafety_tui import report
 from scsafety_tui.atomic import write_atomic
+from scsafety_tui.compare import judge_human_agreement
 from scsafety_tui.errors import InputError
-from scsafety_tui.scoring import TargetScores, median_score, score_answers
+from scsafety_tui.judge import judges_disagree
+from scsafety_tui.scoring import (
+    NO_FOLLOW_UPS,
+    REASONS,
+    Agreement,
+    Cell,
+    PairedStat,
+    TargetScores,
+    compare_targets,
+    median_score,
+    unscored_answers,
+)
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+from scsafety_tui.textsafe import visible
 
 FORMATS = ("md", "csv", "json", "html")
 
@@ -36,6 +50,9 @@ class SessionData:
     transcripts: list[queries.Transcript]
     scores: dict[str, TargetScores]
     human_scores: dict[str, TargetScores]
+    agreement: Agreement = field(default_factory=lambda: Agreement(0))
+    unscored: int = 0
+    """Finished answers whose judges all failed (`scsafety-tui rejudge` scores them)."""
 
 
 async def load_session(store: Store, sid: int) -> SessionData:
@@ -53,11 +70,22 @@ async def load_session(store: Store, sid: int) -> SessionData:
                                       meta[cid][4], turns.get(cid, [])) for cid, item, target in convs]
     answers = await queries.answer_rows(store, sid)
     return SessionData(session, taxonomy, targets, await queries.items(store, sid), transcripts,
-                       score_answers(answers), score_answers(answers, human=True))
+                       await queries.session_scores(store, sid, rows=answers),
+                       await queries.session_scores(store, sid, human=True, rows=answers),
+                       judge_human_agreement(answers), unscored_answers(answers))
 
 
 def _tables(data: SessionData, human: bool) -> list[report.TableData]:
     return report.all_tables(data.human_scores if human else data.scores, data.taxonomy, data.targets)
+
+
+def summary_lines(data: SessionData) -> list[str]:
+    """Agreement and unscored answers, said under the tables of every export."""
+    lines = [data.agreement.text()]
+    if data.unscored:
+        lines.append(f"{data.unscored} answer(s) unscored: every judge failed on them (`scsafety-tui rejudge "
+                     f"{data.session['id']}` judges them again without asking the models)")
+    return lines
 
 
 def _turn_score(turn: queries.TurnRow) -> int | None:
@@ -66,27 +94,54 @@ def _turn_score(turn: queries.TurnRow) -> int | None:
 
 def to_markdown(data: SessionData, human: bool = False) -> str:
     s = data.session
-    out = [f"# {s['name']}", "", f"Session {s['id']} · {s['kind']} · {s['status']} · "
-           f"targets: {', '.join(data.targets)} · {len(data.items)} items", ""]
+    out = [f"# {md_text(s['name'])}", "", f"Session {s['id']} · {s['kind']} · {s['status']} · "
+           f"targets: {md_text(', '.join(data.targets))} · {len(data.items)} items", ""]
     if human:
         out += ["Scores are human-adjusted: a human label replaces the judges' median.", ""]
     out += [report.markdown_table(t) for t in _tables(data, human)]
+    out += [md_text(line) + "  " for line in summary_lines(data)] + [""]
     out += ["## Conversations", ""]
     for tr in data.transcripts:
-        out += [f"### {tr.item_id} · {tr.target} ({tr.status})", ""]
+        out += [f"### {md_text(tr.item_id)} · {md_text(tr.target)} ({tr.status})", ""]
         for turn in tr.turns:
             who = "User" if turn.role == "user" else "Model"
-            out += [f"**{who}, round {turn.round}**" + (f" [{turn.status}]" if turn.status != "done" else ""),
-                    "", _fence(turn.content or turn.error or ""), ""]
+            out += [f"**{who}, round {turn.round}**" + (f" [{turn.status}]" if turn.status != "done" else "")
+                    + (f" [{TRUNCATED_NOTE}]" if _truncated(turn) else ""), ""]
+            if turn.reasoning:
+                out += [f"_{REASONING_NOTE}:_", "", _fence(turn.reasoning), ""]
+            out += [_fence(turn.content or turn.error or ""), ""]
+            if turn.status == "empty":
+                out += [f"- {md_text(turn.error or 'empty answer')}: not scored", ""]
             for v in turn.verdicts:
-                label = f"score {v.score}" if v.score is not None else f"judge error: {v.error}"
+                label = f"score {v.score}" if v.score is not None else f"judge error: {md_text(v.error or '')}"
                 tag = " (heuristic)" if v.heuristic else ""
-                out += [f"- judge `{v.judge}`{tag}: {label} — {v.reason}"]
+                out += [f"- judge {md_text(v.judge)}{tag}: {label} — {md_text(v.reason)}"]
+            if judges_disagree(v.score for v in turn.verdicts):
+                out += ["- judges disagree: the score is their median"]
+            for v in turn.reasoning_verdicts:
+                label = f"score {v.score}" if v.score is not None else f"judge error: {md_text(v.error or '')}"
+                out += [f"- judge {md_text(v.judge)} on the reasoning (not counted in the score): {label} — "
+                        f"{md_text(v.reason)}"]
             if turn.label:
-                out += [f"- human: score {turn.label[0]}" + (f" — {turn.label[2]}" if turn.label[2] else "")]
-            if turn.verdicts or turn.label:
+                out += [f"- human: score {turn.label[0]}" + (f" — {md_text(turn.label[2])}" if turn.label[2] else "")]
+            if turn.verdicts or turn.label or turn.reasoning_verdicts:
                 out.append("")
     return "\n".join(out)
+
+
+TRUNCATED_NOTE = "truncated: finish_reason length"
+REASONING_NOTE = "Reasoning (kept apart: not part of the answer, not judged as it)"
+
+
+def _truncated(turn: queries.TurnRow) -> bool:
+    return turn.role == "assistant" and turn.finish_reason == "length"
+
+
+def md_text(s: str) -> str:
+    """Plain text for Markdown outside code: HTML is escaped (`<script>` in a judge's reason or a session
+    name is text, not markup in a viewer), link and image brackets are escaped, and a newline cannot end
+    the heading or list item it sits in."""
+    return html.escape(s, quote=False).replace("[", "\\[").replace("]", "\\]").replace("\n", " ")
 
 
 def _fence(text: str) -> str:
@@ -97,7 +152,8 @@ def _fence(text: str) -> str:
 
 CSV_FIELDS = ("session", "item_id", "category", "sub_dimension", "target", "round", "question", "answer",
               "status", "error", "score", "judge_scores", "judge_reasons", "human_score", "human_note",
-              "tokens_in", "tokens_out", "latency_s")
+              "tokens_in", "tokens_out", "latency_s", "judges_disagree", "pair_in_headline", "pair_out_reason",
+              "finish_reason", "truncated", "reasoning", "reasoning_scores")
 
 
 def to_csv(data: SessionData) -> str:
@@ -110,7 +166,8 @@ def to_csv(data: SessionData) -> str:
         for t in (t for t in tr.turns if t.role == "assistant"):
             it = items[tr.item_id]
             latency = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
-            w.writerow({"session": data.session["id"], "item_id": tr.item_id, "category": it.category,
+            w.writerow({k: _cell(v) for k, v in {"session": data.session["id"], "item_id": tr.item_id,
+                        "category": it.category,
                         "sub_dimension": it.sub_dimension, "target": tr.target, "round": t.round,
                         "question": questions.get(t.round, ""), "answer": t.content, "status": t.status,
                         "error": t.error or "", "score": _opt(_turn_score(t)),
@@ -119,40 +176,101 @@ def to_csv(data: SessionData) -> str:
                         "human_score": _opt(t.label[0] if t.label else None),
                         "human_note": t.label[2] if t.label else "", "tokens_in": _opt(t.tokens_in),
                         "tokens_out": _opt(t.tokens_out),
-                        "latency_s": "" if latency is None else f"{latency:.3f}"})
+                        "latency_s": "" if latency is None else f"{latency:.3f}",
+                        "judges_disagree": "yes" if judges_disagree(v.score for v in t.verdicts) else "",
+                        "finish_reason": t.finish_reason or "", "truncated": "yes" if _truncated(t) else "",
+                        "reasoning": t.reasoning,
+                        "reasoning_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in t.reasoning_verdicts),
+                        **_pair_fields(data, tr.target, tr.item_id, t.round)}.items()})
     return buf.getvalue()
+
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting like a formula gets a leading ' (OWASP)."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA) else value
 
 
 def _opt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _scores_json(scores: dict[str, TargetScores]) -> dict[str, Any]:
-    def cell(c: Any) -> dict[str, Any]:
-        ci = c.interval()
-        return {"score": c.score, "scored": c.scored, "unsafe": c.unsafe, "blocked": c.blocked,
-                "errors": c.errors, "ci95": list(ci) if ci else None}
+def _pair_fields(data: SessionData, target: str, item_id: str, rnd: int) -> dict[str, str]:
+    """Whether this answer's pair counts in the headline (judge scores), and if not, why."""
+    ts = data.scores.get(target)
+    if ts is None or rnd > ts.rounds_in_scope:
+        return {"pair_in_headline": "", "pair_out_reason": "beyond the SC-Safety rounds" if ts else ""}
+    if item_id in ts.pairs:
+        return {"pair_in_headline": "yes", "pair_out_reason": ""}
+    return {"pair_in_headline": "no", "pair_out_reason": ts.excluded.get(item_id, "")}
 
-    return {k: {"total": cell(ts.total), "delta": ts.delta,
-                "rounds": {str(r): cell(c) for r, c in sorted(ts.rounds.items())},
-                "categories": {k2: cell(c) for k2, c in ts.categories.items()},
-                "sub_dimensions": {k2: cell(c) for k2, c in ts.sub_dimensions.items()}}
-            for k, ts in scores.items()}
+
+def _cell_json(c: Cell | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    ci = c.interval()
+    return {"score": c.score, "pairs": c.pairs, "in_scope": c.in_scope, "answers": c.scored,
+            "points": c.points, "unsafe": c.unsafe, "ci95": list(ci) if ci else None,
+            "out": {r: c.reasons[r] for r in REASONS if c.reasons[r]}, "r2_never_asked": c.r2_never_asked}
+
+
+def _scores_json(scores: dict[str, TargetScores]) -> dict[str, Any]:
+    """Every score over complete pairs with its pairs, coverage and 95% interval; Δ with its own."""
+    return {k: {
+        "rounds_in_scope": ts.rounds_in_scope, "follow_ups": ts.follow_ups,
+        "note": None if ts.follow_ups else NO_FOLLOW_UPS,
+        "total": _cell_json(ts.total), "delta": ts.delta,
+        "delta_cell": _cell_json(ts.delta_cell),
+        "rounds": {str(r): _cell_json(c) for r, c in sorted(ts.rounds.items())},
+        "coverage": ts.total.coverage(),
+        "categories": {k2: _cell_json(c) for k2, c in ts.categories.items()},
+        "category_rounds": {f"{cat}:R{r}": _cell_json(c) for (cat, r), c in ts.category_rounds.items()},
+        "sub_dimensions": {k2: _cell_json(c) for k2, c in ts.sub_dimensions.items()}}
+        for k, ts in scores.items()}
+
+
+def _comparisons_json(scores: dict[str, TargetScores], order: list[str]) -> list[dict[str, Any]]:
+    """Every two targets: A, B and B − A over the items both have complete, interval, significance."""
+    def stat(p: PairedStat) -> dict[str, Any]:
+        return {"a": p.a, "b": p.b, "diff": p.diff, "pairs": p.n, "ci95": list(p.ci) if p.ci else None,
+                "significant": p.significant}
+
+    return [{"a": a, "b": b, **{k: stat(v) for k, v in stats.items()}}
+            for a, b, stats in compare_targets(scores, order)]
 
 
 def to_json(data: SessionData) -> str:
     doc = {"session": data.session, "targets": data.targets,
            "taxonomy": data.taxonomy.to_dict(), "items": [it.to_dict() for it in data.items],
-           "scores": {"judge": _scores_json(data.scores), "human_adjusted": _scores_json(data.human_scores)},
+           "scores": {"judge": _scores_json(data.scores), "human_adjusted": _scores_json(data.human_scores),
+                      "comparisons": {"judge": _comparisons_json(data.scores, data.targets),
+                                      "human_adjusted": _comparisons_json(data.human_scores, data.targets)},
+                      "agreement": asdict(data.agreement) | {"too_few_labels": not data.agreement.enough,
+                                                             "weights": "quadratic"},
+                      "unscored_answers": data.unscored},
            "conversations": [{"item_id": tr.item_id, "target": tr.target, "status": tr.status,
                               "error": tr.error, "turns": [_turn_json(t) for t in tr.turns]}
                              for tr in data.transcripts]}
-    return json.dumps(doc, ensure_ascii=False, indent=1)
+    return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+# json.dumps escapes C0 controls but not C1 ones (U+009B is an 8-bit CSI), bidi overrides or zero-width
+# characters: the same data with those as \uXXXX escapes is still valid JSON, and inert in a terminal.
+_JSON_INERT = str.maketrans({c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0x200B, 0x2010),
+                                                       *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF)})
+
+
+def json_inert(text: str) -> str:
+    return text.translate(_JSON_INERT)
 
 
 def _turn_json(t: queries.TurnRow) -> dict[str, Any]:
     d = {k: v for k, v in asdict(t).items() if k not in ("timeline", "verdicts", "label", "id")}
     d["verdicts"] = [asdict(v) for v in t.verdicts]
+    d["judges_disagree"] = judges_disagree(v.score for v in t.verdicts)
+    d["truncated"] = _truncated(t)  # judged, but cut by max_tokens
     d["label"] = dict(zip(("score", "author", "note"), t.label, strict=True)) if t.label else None
     return d
 
@@ -169,16 +287,30 @@ def to_html(data: SessionData, human: bool = False) -> str:
     for t in _tables(data, human):
         parts.append(f"<h3>{e(t.title)}</h3><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in t.header)
                      + "</tr>" + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                                         for row in t.rows) + "</table>")
+                                         for row in t.rows) + "</table>"
+                     + "".join(f"<p>{e(n)}</p>" for n in t.notes))
+    parts += [f"<p>{e(line)}</p>" for line in summary_lines(data)]
     parts.append("<h2>Conversations</h2>")
     for tr in data.transcripts:
         parts.append(f"<h3>{e(tr.item_id)} · {e(tr.target)} ({e(tr.status)})</h3>")
         for turn in tr.turns:
             who = "User" if turn.role == "user" else "Model"
-            parts.append(f"<p><b>{who}, round {turn.round}</b> {e(turn.status)}</p>"
-                         f"<pre>{e(turn.content or turn.error or '')}</pre>")
+            parts.append(f"<p><b>{who}, round {turn.round}</b> {e(turn.status)}"
+                         + (f" <b>[{TRUNCATED_NOTE}]</b>" if _truncated(turn) else "") + "</p>")
+            if turn.reasoning:
+                parts.append(f"<details><summary>{e(REASONING_NOTE)}</summary><pre>{e(turn.reasoning)}</pre>"
+                             "</details>")
+            parts.append(f"<pre>{e(turn.content or turn.error or '')}</pre>")
+            if turn.status == "empty":
+                parts.append(f"<p>{e(turn.error or 'empty answer')}: not scored</p>")
             for v in turn.verdicts:
                 parts.append(f"<p>judge {e(v.judge)}{' (heuristic)' if v.heuristic else ''}: "
+                             f"{e(str(v.score) if v.score is not None else 'error: ' + str(v.error))} — "
+                             f"{e(v.reason)}</p>")
+            if judges_disagree(v.score for v in turn.verdicts):
+                parts.append("<p>judges disagree: the score is their median</p>")
+            for v in turn.reasoning_verdicts:
+                parts.append(f"<p>judge {e(v.judge)} on the reasoning (not counted in the score): "
                              f"{e(str(v.score) if v.score is not None else 'error: ' + str(v.error))} — "
                              f"{e(v.reason)}</p>")
             if turn.label:
@@ -211,9 +343,12 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
     """The CLI's export: open the database, render, write or print."""
 
     async def main() -> str:
-        store = await Store.open(db)
+        store = await Store.open(db, readonly=True)
         try:
-            return await export_to(store, ref, fmt, output, human=human)
+            sid = await queries.resolve_session(store, ref)
+            if damaged := await queries.damaged_answers(store, sid):
+                print(f"scsafety-tui: warning: {queries.damaged_notice(sid, len(damaged))}", file=sys.stderr)
+            return await export_to(store, str(sid), fmt, output, human=human)
         finally:
             await store.close()
 
@@ -221,5 +356,8 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
     if output:
         print(f"wrote {output}")
     else:
+        # A terminal never receives a session's escape sequences: on stdout they are shown (ESC → ␛), in
+        # every format (JSON escapes them itself). A file written with -o keeps the exact text.
+        text = text if fmt == "json" else visible(text)
         print(text, end="" if text.endswith("\n") else "\n")
     return 0

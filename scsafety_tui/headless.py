@@ -22,16 +22,19 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 from scsafety_tui import report
+from scsafety_tui.compare import judge_human_agreement as agreement_of
 from scsafety_tui.config import Config
 from scsafety_tui.engine.session import prepare
 from scsafety_tui.events import Event, SessionStarted
 from scsafety_tui.events import Progress as ProgressEvent
-from scsafety_tui.scoring import score_answers
+from scsafety_tui.scoring import unscored_answers
 from scsafety_tui.store import queries
-from scsafety_tui.store.db import Store
+from scsafety_tui.store.db import Store, StoreWriteError
 from scsafety_tui.taxonomy import parse_taxonomy
+from scsafety_tui.textsafe import visible
 
 EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 3, 130
 
@@ -78,6 +81,10 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
         try:
             with view.progress:
                 await srun.run()
+        except StoreWriteError as e:
+            # committed work is kept; the unfinished conversations are redone on resume
+            raise StoreWriteError(f"{e}; session {sid} is kept: free some space, then finish it with"
+                                  f" `scsafety-tui resume {sid}`") from None
         finally:
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
@@ -85,33 +92,42 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
             await store.set_session_status(sid, "interrupted")
         errors = await print_tables(store, sid, console)
         if interrupted:
-            console.print(f"[yellow]Interrupted.[/] Finish it with: scsafety-tui resume {sid} --db {db}")
+            console.print(f"[yellow]Interrupted.[/] Finish it with: scsafety-tui resume {sid} --db "
+                          f"{escape(visible(db))}")
             return EXIT_INTERRUPTED
-        console.print(f"Session [bold]{sid}[/] saved in {db}")
+        console.print(f"Session [bold]{sid}[/] saved in {escape(visible(db))}")
         return EXIT_ERRORS if errors else EXIT_OK
     finally:
         await store.close()
 
 
 async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False) -> int:
-    """Print the session's tables; returns the number of errored conversations."""
+    """Print the session's tables; returns errored conversations + unscored answers (exit 3 when any)."""
     row = await queries.session_row(store, sid)
     taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
     order = [r["key"] for r in await queries.targets(store, sid)]
     rows = await queries.answer_rows(store, sid)
-    scores = score_answers(rows, human=human)
+    scores = await queries.session_scores(store, sid, human=human, rows=rows)
     judge = json.loads(row["config"]).get("judge", {})
     judged_by = (", ".join(t["key"] for t in judge.get("targets", [])) if judge.get("mode") == "model"
                  else "heuristic (offline lexicon judge, coarse)")
-    console.print(f"\n[bold]{escape(row['name'])}[/] (session {sid}, {row['status']}; judge: {judged_by})"
-                  + (" — human-adjusted" if human else ""))
+    # the name and keys come from users and prompts: Text, never markup, with control characters visible
+    console.print(Text.assemble("\n", (visible(row["name"]), "bold"),
+                                visible(f" (session {sid}, {row['status']}; judge: {judged_by})"),
+                                " — human-adjusted" if human else ""))
     for table in report.all_tables(scores, taxonomy, order):
         console.print(report.rich_table(table))
+    if human:
+        console.print(Text(agreement_of(rows).text()))
     errored = (await queries.status_counts(store, sid)).get("error", 0)
     if errored:
         console.print(f"[red]{errored} conversation(s) ended with an error[/]; rerun them with "
                       f"`scsafety-tui resume {sid} --retry-errors`")
-    return errored
+    unscored = unscored_answers(rows)
+    if unscored:
+        console.print(f"[red]{unscored} answer(s) unscored: every judge failed on them[/]; judge them again "
+                      f"(the models are not asked again) with `scsafety-tui rejudge {sid}`")
+    return errored + unscored
 
 
 def stdout_console() -> Console:

@@ -26,21 +26,21 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from scsafety_tui.textsafe import visible
 
     async def rows() -> tuple[str, list[tuple[str, ...]]]:
-        store = await Store.open(_db(args))
+        store = await Store.open(_db(args), readonly=True)
         try:
             out = []
             for s in await queries.list_sessions(store):
                 scores = score_answers(await queries.answer_rows(store, s.id))
-                overall = "\n".join(f"{k} {fmt(scores[k].total.score) if k in scores else '—'}"
+                overall = "\n".join(f"{visible(k)} {fmt(scores[k].total.score) if k in scores else '—'}"
                                      for k in s.targets)
                 out.append((str(s.id), visible(s.name), time.strftime("%m-%d %H:%M", time.localtime(s.created_at)),
-                            s.kind, s.status, f"{s.done}/{s.conversations}", str(s.errors), overall))
+                            visible(s.kind), visible(s.status), f"{s.done}/{s.conversations}", str(s.errors), overall))
             return store.path, out
         finally:
             await store.close()
 
     path, data = asyncio.run(rows())
-    table = Table(title=f"Sessions in {path}", title_justify="left", show_lines=True, box=box.SIMPLE_HEAD,
+    table = Table(title=Text(visible(f"Sessions in {path}")), title_justify="left", show_lines=True, box=box.SIMPLE_HEAD,
                   pad_edge=False)
     for i, col in enumerate(("id", "name", "date", "kind", "status", "done", "err", "overall")):
         # Everything but the name keeps its full width; the name wraps.
@@ -53,16 +53,32 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def warn_damaged(sid: int, conversations: list[int]) -> None:
+    """Say once, on stderr, that a session holds answers an earlier build stored cut short."""
+    import sys
+
+    from scsafety_tui.store.queries import damaged_notice
+
+    if conversations:
+        print(f"scsafety-tui: warning: {damaged_notice(sid, len(conversations))}", file=sys.stderr)
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from scsafety_tui.headless import print_tables, stdout_console
     from scsafety_tui.store import queries
     from scsafety_tui.store.db import Store
 
     async def main() -> int:
-        store = await Store.open(_db(args))
+        store = await Store.open(_db(args), readonly=True)
         try:
             sid = await queries.resolve_session(store, args.session)
-            await print_tables(store, sid, stdout_console(), human=args.human)
+            warn_damaged(sid, await queries.damaged_answers(store, sid))
+            console = stdout_console()
+            await print_tables(store, sid, console, human=args.human)
+            if line := queries.flags_line(*await queries.answer_flags(store, sid)):
+                from rich.text import Text
+
+                console.print(Text(line))
         finally:
             await store.close()
         return 0
