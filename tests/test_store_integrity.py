@@ -405,3 +405,43 @@ async def test_an_older_database_is_read_without_being_upgraded_on_disk(tmp_path
         await store.close()
     with pytest.raises(StoreError, match="no such database"):
         await Store.open(str(tmp_path / "missing.db"), readonly=True)
+
+
+async def test_space_on_a_session_another_process_runs_refuses_and_touches_nothing(db_file, demo_url):
+    from test_tui_support import SIZE, run_screen, wait_until
+    from textual.widgets import DataTable
+
+    from scsafety_tui.tui.app import ScSafetyApp
+
+    config = config_for(demo_url, ("demo-guardian",))
+    store = await Store.open(db_file)
+    try:
+        sid = await create_session(store, config, TAXONOMY, bank(2), name="held elsewhere")
+        conv = (await store.conversations(sid))[0]
+        await store.start_conversation(conv.id, 0)
+        await store.add_user_turn(conv.id, 0, 1, "另一个进程正在问的问题")
+        await store.sync()
+    finally:
+        await store.close()
+    holder = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])  # a live process holds it
+    try:
+        con = sqlite3.connect(db_file)
+        con.execute("UPDATE session SET lock_token = 'other', lock_pid = ?, lock_host = ?, lock_at = ?,"
+                    " lock_beat = ? WHERE id = ?", (holder.pid, os.uname().nodename, time.time(), time.time(),
+                                                    sid))
+        con.commit()
+        con.close()
+        before = _turns(db_file)
+        app = ScSafetyApp(db=db_file, run_config=config)
+        async with app.run_test(size=SIZE) as pilot:
+            table = app.screen.query_one("#sessions", DataTable)
+            await wait_until(pilot, lambda: table.row_count == 1, what="the session list")
+            await pilot.press("space")
+            run = await run_screen(pilot)
+            await wait_until(pilot, lambda: any(f"being run by pid {holder.pid}" in n.message
+                                                for n in app._notifications), what="the refusal")
+            await wait_until(pilot, lambda: run.run_state == "failed" and not run.running, what="the stop")
+        assert _turns(db_file) == before, "the other process's turns were left alone"
+    finally:
+        holder.kill()
+        holder.wait()

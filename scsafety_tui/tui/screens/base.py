@@ -15,4 +15,6 @@ class WorkerScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=10)
+            # the error may quote a server or a name: shown literally, never as markup
+            self.notify(f"{event.worker.description} failed: {error}", severity="error", timeout=10,
+                        markup=False)
