@@ -87,7 +87,22 @@ class Redactor:
     def __call__(self, text: str) -> str:
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(MASK, text)
+        text = self._pattern.sub(MASK, text)
+        return self._cut_prefixes(text) if "…" in text else text
+
+    def _cut_prefixes(self, text: str) -> str:
+        """A message shortened to one line may end a secret half-way ("Bearer sk-abc…"): mask that start."""
+        out, start = [], 0
+        for m in re.finditer("…", text):
+            head = text[start:m.start()]
+            for v in self.values:
+                k = next((k for k in range(len(v) - 1, 3, -1) if head.endswith(v[:k])), 0)
+                if k:
+                    head = head[:-k] + MASK
+                    break
+            out.append(head + "…")
+            start = m.end()
+        return "".join(out) + text[start:]
 
     @classmethod
     def for_target(cls, target: Any, api_key: str | None) -> Redactor:

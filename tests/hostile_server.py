@@ -2,7 +2,8 @@
 
 By model name:
 - ``echo-401`` / ``echo-400``: that status, with an error body echoing every request header and the body
-  (as careless proxies and some gateways do: "invalid key Bearer sk-…").
+  (as careless proxies and some gateways do: "Incorrect API key provided: Bearer sk-…"); echo-400 names
+  the params token and the custom header first.
 - ``echo-stream``: a 200 stream whose first event is an error object echoing the request headers.
 - any name in ``replies``: streams that text as the answer (a judge's verdict, a hostile answer).
 Every request's headers and body are kept in ``requests``.
@@ -10,7 +11,9 @@ Every request's headers and body are kept in ``requests``.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import Any
 
 from aiohttp import web
@@ -43,7 +46,12 @@ class HostileServer:
         headers = dict(request.headers)
         self.requests.append((headers, body))
         model = body.get("model", "")
-        echo = f"invalid credentials; you sent headers {json.dumps(headers)} and body {json.dumps(body)}"
+        auth = request.headers.get("Authorization", "")
+        echo = (f"Incorrect API key provided: {auth}; you sent headers {json.dumps(headers)} and body "
+                f"{json.dumps(body)}")
+        if model == "echo-400":  # what a gateway says about a parameter it rejects
+            echo = (f"Invalid parameter api_token={body.get('api_token')!r} with header X-Custom-Token="
+                    f"{request.headers.get('X-Custom-Token')!r}; full request: {echo}")
         if model in ("echo-401", "echo-400"):
             status = 401 if model == "echo-401" else 400
             return web.json_response({"error": {"message": echo, "type": "invalid_request_error"}}, status=status)
@@ -59,3 +67,23 @@ class HostileServer:
             await response.write(f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode())
         await response.write(b"data: [DONE]\n\n")
         return response
+
+
+class HostileServerThread:
+    """The same server in a background thread, for synchronous tests that call the CLI (its own loop)."""
+
+    def __init__(self, replies: dict[str, str] | None = None) -> None:
+        self.server = HostileServer(replies)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> HostileServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(timeout=30)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+        self._loop.close()

@@ -10,6 +10,7 @@ from scsafety_tui.commands.common import config_path
 from scsafety_tui.config import config_to_dict, load_config
 from scsafety_tui.errors import InputError
 from scsafety_tui.paths import default_config, default_db, log_file
+from scsafety_tui.textsafe import visible
 
 STARTER = {
     "targets": [
@@ -49,19 +50,33 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path else config_path(args)
     config = load_config(path)
-    print(f"# {path}: OK")
-    print(tomli_w.dumps(config_to_dict(config)), end="")
+    print(visible(f"# {path}: OK"))
+    print(visible(tomli_w.dumps(masked(config_to_dict(config)))), end="")
     missing = []
     for t in (*config.targets, *config.judge.targets, *([config.attacker] if config.attacker else [])):
         if t.api_key_env:
             value = os.environ.get(t.api_key_env)
             state = "set (value hidden)" if value else "NOT SET"
-            print(f"# {t.key}: {t.api_key_env} {state}")
+            print(visible(f"# {t.key}: {t.api_key_env} {state}"))
             if not value:
                 missing.append(t.api_key_env)
     if missing:
         print(f"# missing environment variables: {', '.join(missing)} (needed at run time)")
     return 0
+
+
+def masked(data: dict) -> dict:
+    """The config as printed: every header value and every secret-named param shown as "***"."""
+    from scsafety_tui.redact import MASK, mask_params
+
+    targets = [*data.get("targets", []), *data.get("judge", {}).get("targets", []),
+               *([data["attacker"]] if "attacker" in data else [])]
+    for t in targets:
+        if "headers" in t:
+            t["headers"] = {k: MASK for k in t["headers"]}
+        if "params" in t:
+            t["params"] = mask_params(t["params"])
+    return data
 
 
 def cmd_paths(args: argparse.Namespace) -> int:

@@ -58,7 +58,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.headless:
         from scsafety_tui.headless import run_headless
 
-        return asyncio.run(run_headless(db, create))
+        # the run uses the config itself: the stored snapshot has header values and secret params masked
+        return asyncio.run(run_headless(db, create, config=config))
     from scsafety_tui.tui.launch import launch
 
     return launch(db=db, config=config, create=create)

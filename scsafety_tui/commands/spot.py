@@ -182,4 +182,4 @@ async def _sampled(args: argparse.Namespace, config: Config, db: str) -> int:
     async def create(store: Any) -> int:
         return await create_session(store, config, taxonomy, items, name=name, kind="spot")
 
-    return await run_headless(db, create)
+    return await run_headless(db, create, config=config)
