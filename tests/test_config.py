@@ -132,3 +132,63 @@ def test_config_check_bad_file_exit_2(tmp_path, capsys):
     assert main(["config", "check", str(write(tmp_path, GOOD + "oops = 1\n"))]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "oops: unknown key" in err
+
+
+# ---------------------------------------------------------------- what a run would fail on, or leak
+
+def target_with(**fields: str) -> str:
+    values = {"key": '"a"', "base_url": '"http://127.0.0.1:9/v1"', "model": '"m"', **fields}
+    return "[[targets]]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("http://127.0.0.1:70000/v1", "port out of range"),
+    ("http://127.0.0.1:0/v1", "port out of range"),
+    ("http://127.0.0.1:http/v1", "port out of range"),
+    ("https://user:s3cret-pass@api.example.com/v1", "credentials in the URL"),
+    ("https://token@api.example.com/v1", "credentials in the URL"),
+    ("https://api.example.com/v1?key=abc", "no query string or fragment"),
+    ("https://api.example.com/v1#frag", "no query string or fragment"),
+    ("https://api.example.com/v1?", "no query string or fragment"),
+])
+def test_base_url_problems_are_refused_at_load(tmp_path, url, expected):
+    msg = fails(tmp_path, target_with(base_url=f'"{url}"'))
+    assert "targets[0].base_url: " in msg and expected in msg
+    assert "s3cret-pass" not in msg  # an error never repeats the credentials
+
+
+def test_base_url_problems_in_judge_and_attacker_name_their_table(tmp_path):
+    judge = ('[judge]\nmode = "model"\n[[judge.targets]]\nkey = "j"\nbase_url = "http://127.0.0.1:99999/v1"\n'
+             'model = "m"\n')
+    assert "judge.targets[0].base_url: port out of range" in fails(tmp_path, GOOD + judge)
+    attacker = '[attacker]\nkey = "x"\nbase_url = "http://u:p@127.0.0.1/v1"\nmodel = "m"\n'
+    assert "attacker.base_url: credentials in the URL" in fails(tmp_path, GOOD + attacker)
+
+
+@pytest.mark.parametrize("key", ["a\\u001b]52;c;aGk=\\u0007", "a\\tb", "a\\u202eb", "a\\u200bb", "a\\u009bb"])
+def test_keys_with_control_characters_are_refused(tmp_path, key):
+    msg = fails(tmp_path, target_with(key=f'"{key}"'))
+    assert "targets[0].key: " in msg and "control characters" in msg
+    assert "\x1b" not in msg and "\u202e" not in msg  # the message itself shows them escaped
+
+
+def test_control_characters_in_model_and_headers_are_refused(tmp_path):
+    assert "targets[0].model: " in fails(tmp_path, target_with(model='"m\\u001b[2J"'))
+    msg = fails(tmp_path, target_with(headers='{ X-Title = "a\\r\\nX-Injected: 1" }'))
+    assert "targets[0].headers.X-Title: " in msg and "control characters" in msg
+
+
+def test_config_check_rejects_what_the_run_would_fail_on(tmp_path, capsys):
+    assert main(["config", "check", str(write(tmp_path, target_with(base_url='"http://127.0.0.1:65536/v1"')))]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "c.toml: targets[0].base_url: port out of range" in err
+
+
+def test_config_check_masks_every_header_value_and_secret_params(tmp_path, capsys):
+    text = target_with(headers='{ X-Org-Token = "org-token-abcdef123", HTTP-Referer = "https://me.example" }',
+                       params='{ top_p = 0.9, api_token = "param-token-987654", extra = { secret = "nested-s3cr3t" } }')
+    assert main(["config", "check", str(write(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    for secret in ("org-token-abcdef123", "https://me.example", "param-token-987654", "nested-s3cr3t"):
+        assert secret not in out
+    assert out.count('"***"') == 4 and "top_p = 0.9" in out and "X-Org-Token" in out
