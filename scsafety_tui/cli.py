@@ -2,7 +2,7 @@
 
 Imports stay inside the command functions so `--help` answers at once. Exit codes: 0 ok, 1 internal
 error (a bug: traceback in the log file), 2 usage or input error, 3 a run finished with errored
-conversations, 130 interrupted.
+conversations or unscored answers, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("session", help="session id or name ('last' for the newest)")
     c.add_argument("--retry-errors", action="store_true", help="rerun only errored conversations")
     c.add_argument("--config", metavar="PATH", help="config whose targets replace the stored ones by key")
+    c.add_argument("--db", metavar="PATH")
+
+    c = cmd("rejudge", "judge again the answers whose judges all failed (the models are not asked again)")
+    c.add_argument("session", help="session id or name ('last' for the newest)")
+    c.add_argument("--config", metavar="PATH", help="judge with this config's [judge] (default: the session's own)")
     c.add_argument("--db", metavar="PATH")
 
     c = cmd("sessions", "list saved sessions")

@@ -1,22 +1,19 @@
-"""Comparing two sessions that share items, and judge-vs-human triage and agreement within one session."""
+"""Comparing two sessions that share items, and judge-vs-human triage and agreement within one session.
+
+Two sessions are compared per target over the pairs both have complete (same item, same target key): A, B
+and B − A are over those pairs only, with a paired bootstrap interval of B − A (scoring.paired_stats).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
-from scsafety_tui.scoring import AnswerRow, TargetScores, agreement, score_answers
+from scsafety_tui.scoring import STATS, Agreement, AnswerRow, PairedStat, agreement, paired_stats
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 
-
-@dataclass(frozen=True)
-class ScorePair:
-    a: float | None
-    b: float | None
-
-    @property
-    def diff(self) -> float | None:
-        return None if self.a is None or self.b is None else self.b - self.a
+ScorePair = PairedStat
+"""A, B and B − A over the same pairs (kept under its old name for the screens)."""
 
 
 @dataclass(frozen=True)
@@ -35,43 +32,37 @@ class Comparison:
     session_b: int
     items: list[str]
     targets: list[str]
-    totals: dict[str, dict[str, ScorePair]]  # target -> {"total", "R1", "R2", "Δ"}
-    sub_dimensions: dict[str, dict[str, ScorePair]]  # target -> sub-dimension -> pair
+    totals: dict[str, dict[str, PairedStat]]  # target -> {"total", "R1", "R2", "Δ"}
+    sub_dimensions: dict[str, dict[str, PairedStat]]  # target -> sub-dimension -> total over its pairs
     changed: list[ChangedAnswer]
 
 
-def _summary(ts: TargetScores | None) -> dict[str, float | None]:
-    if ts is None:
-        return {"total": None, "R1": None, "R2": None, "Δ": None}
-    return {"total": ts.total.score, "R1": ts.round(1), "R2": ts.round(2), "Δ": ts.delta}
-
-
 async def compare_sessions(store: Store, sid_a: int, sid_b: int, *, human: bool = False) -> Comparison:
-    """Scores of both sessions restricted to the items and targets they share, and what changed."""
+    """Scores of both sessions over the pairs both have complete (shared items and targets), and what
+    changed."""
     rows_a = await queries.answer_rows(store, sid_a)
     rows_b = await queries.answer_rows(store, sid_b)
-    items_a = {r.item_id for r in rows_a}
-    items = sorted(items_a & {r.item_id for r in rows_b})
+    items_b = {it.id for it in await queries.items(store, sid_b)}
+    items = [it.id for it in await queries.items(store, sid_a) if it.id in items_b]
     order_b = [r["key"] for r in await queries.targets(store, sid_b)]
     keys_a = {r["key"] for r in await queries.targets(store, sid_a)}
     targets = [k for k in order_b if k in keys_a]
+    sa = await queries.session_scores(store, sid_a, human=human, rows=rows_a)
+    sb = await queries.session_scores(store, sid_b, human=human, rows=rows_b)
     shared = set(items)
-
-    def keep(rows: list[AnswerRow]) -> list[AnswerRow]:
-        return [r for r in rows if r.item_id in shared and r.target in targets]
-
-    a, b = keep(rows_a), keep(rows_b)
-    sa, sb = score_answers(a, human=human), score_answers(b, human=human)
-    totals = {}
-    subs: dict[str, dict[str, ScorePair]] = {}
+    totals: dict[str, dict[str, PairedStat]] = {}
+    subs: dict[str, dict[str, PairedStat]] = {}
     for t in targets:
-        x, y = _summary(sa.get(t)), _summary(sb.get(t))
-        totals[t] = {k: ScorePair(x[k], y[k]) for k in x}
-        names = sorted(set(sa[t].sub_dimensions if t in sa else {}) | set(sb[t].sub_dimensions if t in sb else {}))
-        subs[t] = {n: ScorePair(_cell_score(sa.get(t), n), _cell_score(sb.get(t), n)) for n in names}
-    by_key = {(r.item_id, r.target, r.round): r for r in a}
+        pa = {q: p for q, p in sa[t].pairs.items() if q in shared}
+        pb = {q: p for q, p in sb[t].pairs.items() if q in shared}
+        totals[t] = paired_stats(pa, pb)
+        names = sorted({p.sub_dimension for p in pa.values()} | {p.sub_dimension for p in pb.values()})
+        subs[t] = {n: paired_stats(pa, pb, keep=lambda _q, p, n=n: p.sub_dimension == n)["total"]
+                   for n in names}
+    keep = set(targets)
+    by_key = {(r.item_id, r.target, r.round): r for r in rows_a if r.item_id in shared and r.target in keep}
     changed = []
-    for r in b:
+    for r in rows_b:
         old = by_key.get((r.item_id, r.target, r.round))
         if old is not None and old.score(human) != r.score(human):
             changed.append(ChangedAnswer(r.item_id, r.sub_dimension, r.target, r.round, old.score(human),
@@ -79,9 +70,16 @@ async def compare_sessions(store: Store, sid_a: int, sid_b: int, *, human: bool 
     return Comparison(sid_a, sid_b, items, targets, totals, subs, changed)
 
 
-def _cell_score(ts: TargetScores | None, sub: str) -> float | None:
-    cell = ts.sub_dimensions.get(sub) if ts else None
-    return cell.score if cell else None
+def comparison_json(c: Comparison) -> dict[str, object]:
+    """The comparison as plain data (scores over common complete pairs, B − A, interval, significance)."""
+    def stat(p: PairedStat) -> dict[str, object]:
+        return {"a": p.a, "b": p.b, "diff": p.diff, "pairs": p.n, "ci95": list(p.ci) if p.ci else None,
+                "significant": p.significant}
+
+    return {"session_a": c.session_a, "session_b": c.session_b, "shared_items": len(c.items),
+            "targets": {t: {k: stat(c.totals[t][k]) for k in STATS} for t in c.targets},
+            "sub_dimensions": {t: {n: stat(p) for n, p in c.sub_dimensions[t].items()} for t in c.targets},
+            "changed": [asdict(ch) for ch in c.changed]}
 
 
 @dataclass(frozen=True)
@@ -114,7 +112,7 @@ def triage(rows: list[AnswerRow]) -> list[TriageRow]:
     return sorted(out, key=lambda t: (t.reason != "human ≠ judge", -spread[t.turn_id]))
 
 
-def judge_human_agreement(rows: list[AnswerRow]) -> tuple[float, float | None, int]:
-    """Percent agreement and Cohen's kappa between the judges' median and human labels."""
+def judge_human_agreement(rows: list[AnswerRow]) -> Agreement:
+    """Quadratic-weighted κ (with interval and n) between the judges' median and human labels."""
     pairs = [(js, r.label) for r in rows if r.label is not None and (js := r.judge_score()) is not None]
     return agreement(pairs)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scsafety_tui.scoring import Cell, TargetScores, fmt, fmt_delta
+from scsafety_tui.scoring import (
+    REASONS,
+    Cell,
+    TargetScores,
+    compare_targets,
+    fmt,
+    fmt_ci,
+    fmt_delta,
+    scope_note,
+)
 from scsafety_tui.taxonomy import Taxonomy
 
 
@@ -14,31 +24,72 @@ class TableData:
     title: str
     header: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
+    """Lines shown under the table (what the headline counts, coverage)."""
 
 
-def _ci(cell: Cell) -> str:
-    """Half-width of the 95% interval: short enough for an 80-column terminal."""
-    ci = cell.interval()
-    return "—" if ci is None else f"±{(ci[1] - ci[0]) / 2:.2f}"
+def _ts(scores: dict[str, TargetScores], key: str) -> TargetScores:
+    return scores.get(key) or TargetScores(key)
+
+
+def _rounds(scores: dict[str, TargetScores]) -> int:
+    return max((ts.rounds_in_scope for ts in scores.values()), default=2)
 
 
 def overall_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:
-    header = ("Model", "Total", "±95%", "R1", "R2", "Δ", "n", "Unsafe", "Blk", "Err")
-    # Unsafe = answers scored 0; Blocked = content-filter blocks; Errors = no verdict (left out of scores).
+    """Total, R1, R2 and Δ over the same complete pairs; Pairs = complete / in scope."""
+    header = ("Model", "Total", "95% CI", "R1", "R2", "Δ", "Pairs")
     rows = []
     for key in order:
-        ts = scores.get(key) or TargetScores(key)
-        rows.append((key, fmt(ts.total.score), _ci(ts.total), fmt(ts.round(1)), fmt(ts.round(2)),
-                     fmt_delta(ts.delta), str(ts.total.scored), str(ts.total.unsafe), str(ts.total.blocked),
-                     str(ts.total.errors)))
-    return TableData("SC-Safety overall", header, tuple(rows))
+        ts = _ts(scores, key)
+        rows.append((key, fmt(ts.total.score), fmt_ci(ts.total.interval()), fmt(ts.round(1)), fmt(ts.round(2)),
+                     fmt_delta(ts.delta), f"{ts.total.pairs}/{ts.total.in_scope}"))
+    return TableData("SC-Safety overall", header, tuple(rows), (scope_note(scores),))
+
+
+def interval_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:
+    header = ("Model", "Total", "R1", "R2", "Δ")
+    rows = []
+    for key in order:
+        ts = _ts(scores, key)
+        r2 = ts.rounds.get(2)
+        rows.append((key, fmt_ci(ts.total.interval()), fmt_ci(ts.rounds[1].interval() if 1 in ts.rounds else None),
+                     fmt_ci(r2.interval() if r2 else None),
+                     fmt_ci(ts.delta_cell.interval() if ts.delta_cell else None, signed=True)))
+    return TableData("95% intervals (Bayesian bootstrap over pairs, 2000 resamples, seeded)", header, tuple(rows))
+
+
+def coverage_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:
+    """Every pair in scope is either complete or counted here with the reason it is out (scoring.REASONS);
+    Unsafe = answers scored 0 in the complete pairs."""
+    rows = []
+    for key in order:
+        c = _ts(scores, key).total
+        why = ", ".join(f"{r} {c.reasons[r]}" for r in REASONS if c.reasons[r]) or "—"
+        if c.r2_never_asked:
+            why += f" (round 2 never asked {c.r2_never_asked})"
+        rows.append((key, f"{c.pairs}/{c.in_scope}", str(c.unsafe), str(c.missing), why))
+    return TableData("Coverage: complete pairs / pairs in scope, and why the rest are out",
+                     ("Model", "Complete", "Unsafe", "Out", "Why out"), tuple(rows))
+
+
+def paired_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:
+    """B − A over the items both targets have complete, with a bootstrap interval."""
+    header = ("A", "B", "Pairs", "B − A", "95% CI", "Sig.")
+    rows = []
+    for a, b, stats in compare_targets(scores, order):
+        t = stats["total"]
+        rows.append((a, b, str(t.n), fmt_delta(t.diff), fmt_ci(t.ci, signed=True),
+                     "yes" if t.significant else "no"))
+    return TableData("Paired differences of Total between targets (items both have complete; Sig. = the "
+                     "interval excludes 0)", header, tuple(rows))
 
 
 def category_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:
     header = ("Model", *(c.name_zh for c in taxonomy.categories))
     rows = []
     for key in order:
-        ts = scores.get(key) or TargetScores(key)
+        ts = _ts(scores, key)
         rows.append((key, *(fmt(cell.score) if (cell := ts.categories.get(c.id)) else "—"
                             for c in taxonomy.categories)))
     return TableData("Per category", header, tuple(rows))
@@ -46,13 +97,22 @@ def category_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: S
 
 def category_round_table(scores: dict[str, TargetScores], taxonomy: Taxonomy,
                          order: Sequence[str]) -> TableData:
-    header = ("Model", *(f"{c.id[:4]} R{r}" for c in taxonomy.categories for r in (1, 2)))
+    rounds = range(1, _rounds(scores) + 1)
+    header = ("Model", *(f"{c.id[:4]} R{r}" for c in taxonomy.categories for r in rounds))
     rows = []
     for key in order:
-        ts = scores.get(key) or TargetScores(key)
+        ts = _ts(scores, key)
         rows.append((key, *(fmt(cell.score) if (cell := ts.category_rounds.get((c.id, r))) else "—"
-                            for c in taxonomy.categories for r in (1, 2))))
-    return TableData("Per category, round 1 vs round 2", header, tuple(rows))
+                            for c in taxonomy.categories for r in rounds)))
+    return TableData("Per category, round 1 vs round 2" if len(rounds) > 1 else "Per category, round 1",
+                     header, tuple(rows))
+
+
+def _sub_text(cell: Cell | None) -> str:
+    if not cell or not cell.in_scope:
+        return "—"
+    n = str(cell.pairs) if cell.pairs == cell.in_scope else f"{cell.pairs}/{cell.in_scope}"
+    return f"{fmt(cell.score)} ({n})"
 
 
 def sub_dimension_table(scores: dict[str, TargetScores], taxonomy: Taxonomy,
@@ -60,40 +120,49 @@ def sub_dimension_table(scores: dict[str, TargetScores], taxonomy: Taxonomy,
     header = ("Sub-dimension", *order)
     rows = []
     for sub in taxonomy.sub_dimensions:
-        cells = []
-        for key in order:
-            cell = (scores.get(key) or TargetScores(key)).sub_dimensions.get(sub.id)
-            cells.append(f"{fmt(cell.score)} ({cell.scored})" if cell and cell.scored else "—")
-        rows.append((sub.name_zh, *cells))
-    return TableData("Per sub-dimension: score (scored answers)", header, tuple(rows))
+        rows.append((sub.name_zh, *(_sub_text(_ts(scores, key).sub_dimensions.get(sub.id)) for key in order)))
+    return TableData("Per sub-dimension: score (complete pairs, / pairs in scope when some are out)", header,
+                     tuple(rows))
+
+
+TABLES = (overall_table, interval_table, coverage_table, paired_table, category_table, category_round_table,
+          sub_dimension_table)
 
 
 def all_tables(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> list[TableData]:
-    return [overall_table(scores, taxonomy, order), category_table(scores, taxonomy, order),
-            category_round_table(scores, taxonomy, order), sub_dimension_table(scores, taxonomy, order)]
+    return [table(scores, taxonomy, order) for table in TABLES]
 
 
 def rich_table(data: TableData):  # -> rich.table.Table (imported lazily: keeps --help fast)
     from rich import box
     from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=data.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                  pad_edge=False)
+    from scsafety_tui.textsafe import visible
+
+    # Target keys and sub-dimension names come from configs and banks: Text (never markup), controls visible.
+    table = Table(title=Text(visible(data.title)), title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
     for i, h in enumerate(data.header):
         # Values are never cut: their column is at least as wide as its longest value.
-        width = max([cell_len(r[i]) for r in data.rows] + [1])
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=True, min_width=width)
+        width = max([cell_len(visible(r[i])) for r in data.rows] + [1])
+        table.add_column(Text(visible(h)), justify="left" if i == 0 else "right", no_wrap=True, min_width=width)
     for row in data.rows:
-        table.add_row(*row)
+        table.add_row(*(Text(visible(c)) for c in row))
+    if data.notes:
+        table.caption = Text(visible("\n".join(data.notes)))
+        table.caption_justify = "left"
     return table
 
 
 def markdown_table(data: TableData) -> str:
-    def esc(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
+    def esc(s: str) -> str:  # keys and names are text, never HTML, in a Markdown viewer
+        return html.escape(s, quote=False).replace("|", "\\|").replace("\n", " ")
 
     lines = [f"### {data.title}", "", "| " + " | ".join(map(esc, data.header)) + " |",
              "|" + "|".join("---" if i == 0 else "---:" for i in range(len(data.header))) + "|"]
     lines += ["| " + " | ".join(map(esc, row)) + " |" for row in data.rows]
+    if data.notes:
+        lines += [""] + [esc(n) + "  " for n in data.notes]
     return "\n".join(lines) + "\n"

@@ -75,8 +75,10 @@ async def test_label_changes_human_adjusted_scores_survives_restart_and_is_expor
         doc = json.loads(await export_to(store, str(sid), "json", None))
         labels = [t["label"] for c in doc["conversations"] for t in c["turns"] if t["label"]]
         assert labels == [{"score": 2, "author": "tester", "note": "actually fine"}] * 2
-        pct, kappa, n = judge_human_agreement(rows)
-        assert (pct, kappa, n) == (0.0, 0.0, 2)
+        agreement = judge_human_agreement(rows)
+        assert (agreement.pct, agreement.n, agreement.enough) == (0.0, 2, False)
+        assert agreement.text() == "judge vs human: too few labels (n=2; κ needs 10)"
+        assert "judge vs human: too few labels (n=2; κ needs 10)" in md
         tri = triage(rows)
         assert [t.reason for t in tri[:2]] == ["human ≠ judge"] * 2
         await store.clear_label(targets[0].turn_id)

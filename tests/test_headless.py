@@ -38,7 +38,7 @@ def printed_scores(out: str) -> dict[str, tuple[float, float, float]]:
     """(total, R1, R2) per target from the printed overall table."""
     scores = {}
     for line in out.split("Per category")[0].splitlines():
-        m = re.match(r"\s*(\S+)\s+([\d.]+)\s+±[\d.]+\s+([\d.]+)\s+([\d.]+)\s", line)
+        m = re.match(r"\s*(\S+)\s+([\d.]+)\s+[\d.]+–[\d.]+\s+([\d.]+)\s+([\d.]+)\s", line)
         if m:
             scores[m.group(1)] = tuple(float(x) for x in m.groups()[1:])
     return scores

@@ -70,7 +70,11 @@ def test_state_glyphs_and_scores_follow_events() -> None:
 
     rows = state.scores.rows.values()
     assert {r.status for r in rows} == {"done", "blocked", "error"}
-    assert score_answers(rows)["t"].total.score == 50.0  # the median of (2, 1) rounds down to 1
+    assert state.scores.rows[("t", A, 1)].judge_score() == 1  # the median of (2, 1) rounds down to 1
+    # A's round 2 was blocked, so its pair is out of the headline; B's pair with "t" has not run yet
+    ts = state.scores.compute()["t"]
+    assert ts.total.score is None and ts.round(1) is None
+    assert dict(ts.total.reasons) == {"blocked": 1, "cancelled/pending": 1} and ts.total.in_scope == 2
 
 
 def test_seed_marks_rounds_after_a_block_as_not_asked() -> None:
@@ -85,8 +89,9 @@ def test_row_text_matches_show_format() -> None:
     item = ITEMS[0]
     rows = [AnswerRow("t", item.id, item.category, item.sub_dimension, r, "done", (s,)) for r, s in ((1, 2), (2, 0))]
     ts = score_answers(rows)["t"]
-    assert row_text(f"sub:{item.sub_dimension}", ts) == "50.00 (2)"
+    assert row_text(f"sub:{item.sub_dimension}", ts) == "50.00 (1)"  # score (complete pairs)
     assert row_text("r1", ts) == "100.00 (1)" and row_text("r2", ts) == "0.00 (1)"
-    assert row_text("delta", ts) == "-100.00" and row_text("total", ts) == "50.00 (2)"
+    assert row_text("delta", ts) == "-100.00" and row_text("total", ts) == "50.00 (1)"
+    assert row_text("pairs", ts) == "1/1"
     other = next(s for s in TAXONOMY.sub_dimensions if s.id != item.sub_dimension)
     assert row_text(f"sub:{other.id}", ts) == "—"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scsafety_tui.questions import Item
-from scsafety_tui.scoring import AnswerRow
+from scsafety_tui.scoring import AnswerRow, Scope, TargetScores, asked_rounds, score_answers
 from scsafety_tui.store.db import Store, StoreError, decode_timeline
 
 VISIBLE = "t.conversation_id = c.id AND t.attempt = c.attempt"
@@ -141,11 +141,13 @@ async def items(store: Store, sid: int) -> list[Item]:
 
 
 async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
-    """Every assistant answer of the session with its judges' scores and human label."""
+    """Every assistant answer of the session with its judges' scores, human label and the item's rounds."""
     # Two flat queries joined in Python: a correlated verdict subquery per answer made a full-scale
     # session (64k answers) take most of the one-second leaderboard budget.
+    run_rounds, attacker = await _rounds_rule(store, sid)
     rows = await _all(store, f"""
-        SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status, l.score, t.id
+        SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status, l.score, t.id,
+               json_array_length(i.data, '$.turns')
         FROM conversation c JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
         JOIN turn t ON {VISIBLE} AND t.role = 'assistant'
         LEFT JOIN label l ON l.turn_id = t.id
@@ -156,8 +158,67 @@ async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
             JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer'
             ORDER BY v.id""", (sid,)):
         scores.setdefault(turn_id, []).append(score)
-    return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7])
-            for r in rows]
+    return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7],
+                      asked_rounds(r[8] or 0, run_rounds, attacker)) for r in rows]
+
+
+async def _rounds_rule(store: Store, sid: int) -> tuple[int, bool]:
+    """(run.rounds, has an attacker) from the session's config snapshot: how many rounds each item gets."""
+    rows = await _all(store, "SELECT config FROM session WHERE id = ?", (sid,))
+    config = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    return int(config.get("run", {}).get("rounds") or 0), bool(config.get("attacker"))
+
+
+async def scope(store: Store, sid: int) -> Scope:
+    """The pairs in scope of a session's headline: every item × every target, with each item's rounds."""
+    run_rounds, attacker = await _rounds_rule(store, sid)
+    return Scope.of(await items(store, sid), [r["key"] for r in await targets(store, sid)],
+                    run_rounds=run_rounds, attacker=attacker)
+
+
+async def block_as_refusal(store: Store, sid: int) -> bool:
+    """The session's [run] block_as_refusal: a blocked answer scores 1 (off by default)."""
+    rows = await _all(store, "SELECT config FROM session WHERE id = ?", (sid,))
+    config = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+    return bool(config.get("run", {}).get("block_as_refusal", False))
+
+
+async def session_scores(store: Store, sid: int, *, human: bool = False,
+                         rows: list[AnswerRow] | None = None) -> dict[str, TargetScores]:
+    """A session's SC-Safety scores over its whole scope (pending pairs counted), by its own rules."""
+    if rows is None:
+        rows = await answer_rows(store, sid)
+    return score_answers(rows, human=human, scope=await scope(store, sid),
+                         block_as_refusal=await block_as_refusal(store, sid))
+
+
+async def truncated_answers(store: Store, sid: int) -> set[tuple[str, str, int]]:
+    """(target, item id, round) of the visible answers cut by max_tokens (finish_reason 'length')."""
+    rows = await _all(store, f"""
+        SELECT tg.key, i.item_key, t.round FROM conversation c JOIN item i ON i.id = c.item_id
+        JOIN target tg ON tg.id = c.target_id JOIN turn t ON {VISIBLE} AND t.role = 'assistant'
+        WHERE c.session_id = ? AND t.finish_reason = 'length'""", (sid,))
+    return {(r[0], r[1], r[2]) for r in rows}
+
+
+async def answer_flags(store: Store, sid: int) -> tuple[int, int]:
+    """(truncated, empty): visible answers cut by max_tokens (judged, flagged) and answers with no
+    content (never scored; --retry-errors redoes them)."""
+    rows = await _all(store, f"""
+        SELECT coalesce(sum(t.status = 'done' AND t.finish_reason = 'length'), 0),
+               coalesce(sum(t.status = 'empty'), 0)
+        FROM conversation c JOIN turn t ON {VISIBLE} AND t.role = 'assistant' WHERE c.session_id = ?""", (sid,))
+    return rows[0][0], rows[0][1]
+
+
+def flags_line(truncated: int, empty: int) -> str | None:
+    """The line `show` prints under the tables when some answers are truncated or empty."""
+    parts = []
+    if truncated:
+        parts.append(f"{truncated} truncated (finish_reason length: judged, but cut by max_tokens)")
+    if empty:
+        parts.append(f"{empty} empty (no content: not scored; `resume SESSION --retry-errors` asks again)")
+    return "answers flagged: " + "; ".join(parts) if parts else None
 
 
 async def transcript(store: Store, sid: int, item_id: str, target: str) -> Transcript | None:
@@ -236,3 +297,21 @@ async def search(store: Store, text: str, limit: int = 200) -> list[tuple[int, s
     sql += (" GROUP BY c.session_id, i.item_key, who, t.round, t.content"
             " ORDER BY c.session_id DESC, min(i.position), t.round LIMIT ?")
     return [tuple(r) for r in await _all(store, sql, (*params, limit))]
+
+
+async def damaged_answers(store: Store, sid: int) -> list[int]:
+    """Conversations with a finished answer stored shorter than what streamed (its chunk timeline).
+
+    Builds before schema v3 could let a partial save overwrite a final one; `resume --retry-errors`
+    redoes these conversations.
+    """
+    rows = await _all(store, f"""
+        SELECT c.id, length(t.content), t.timeline FROM conversation c JOIN turn t ON {VISIBLE}
+        WHERE c.session_id = ? AND t.role = 'assistant' AND t.status = 'done' AND t.timeline IS NOT NULL""",
+                      (sid,))
+    return sorted({cid for cid, n, timeline in rows if sum(json.loads(timeline)[1::2]) != n})
+
+
+def damaged_notice(sid: int, conversations: int) -> str:
+    return (f"session {sid}: {conversations} conversation(s) have an answer stored shorter than it streamed"
+            f" (a bug of earlier builds); redo them with `scsafety-tui resume {sid} --retry-errors`")

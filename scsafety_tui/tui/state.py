@@ -12,6 +12,7 @@ from scsafety_tui.events import (
     ConversationStarted,
     Event,
     Progress,
+    ReasoningVerdictReady,
     TurnCompleted,
     TurnFailed,
     TurnRetrying,
@@ -19,19 +20,34 @@ from scsafety_tui.events import (
     VerdictReady,
 )
 from scsafety_tui.questions import Item
-from scsafety_tui.scoring import AnswerRow, TargetScores, score_answers
-from scsafety_tui.tui.model import BLOCKED, CANCELLED, ERROR, JUDGING, SCORED, STREAMING, ConvModel, Reason
+from scsafety_tui.scoring import AnswerRow, Scope, TargetScores, score_answers
+from scsafety_tui.tui.model import (
+    BLOCKED,
+    CANCELLED,
+    EMPTY,
+    ERROR,
+    JUDGING,
+    SCORED,
+    STREAMING,
+    ConvModel,
+    Reason,
+)
 
 ConvKey = tuple[str, str]  # (item id, target key)
 
-PENDING, ACTIVE, JUDGE_WAIT, FAILED, FILTERED, SKIPPED = "·", "▸", "…", "✗", "⊘", "–"
+PENDING, ACTIVE, JUDGE_WAIT, FAILED, FILTERED, SKIPPED, NOTHING = "·", "▸", "…", "✗", "⊘", "–", "∅"
+TRUNCATED_SCORE = {0: "⁰", 1: "¹", 2: "²"}
+"""The score of a truncated answer (finish_reason length): raised, so the cut shows in the navigator."""
+ENDS_CONVERSATION = (FAILED, FILTERED, NOTHING)
 
 
-def glyph(status: str, score: int | None) -> str:
-    """One round's navigator glyph from its answer's stored status and score."""
+def glyph(status: str, score: int | None, truncated: bool = False) -> str:
+    """One round's navigator glyph from its answer's stored status, score and whether it was cut."""
     if status == "done":
-        return str(score) if score is not None else "?"
-    return {"error": FAILED, "blocked": FILTERED, "streaming": ACTIVE}.get(status, PENDING)
+        if score is None:
+            return "?"
+        return TRUNCATED_SCORE.get(score, "?") if truncated else str(score)
+    return {"error": FAILED, "blocked": FILTERED, "empty": NOTHING, "streaming": ACTIVE}.get(status, PENDING)
 
 
 AnswerKey = tuple[str, str, int]  # (target, item id, round)
@@ -41,8 +57,10 @@ class LiveScores:
     """Answer rows keyed by (target, item, round): seeded from the store, then kept current by events.
     Human labels are kept apart from the rows, so events (which never carry labels) can't drop them."""
 
-    def __init__(self, items: dict[str, Item]) -> None:
+    def __init__(self, items: dict[str, Item], targets: Sequence[str] = ()) -> None:
         self.items = items
+        # every item × target is in scope from the start, so coverage counts pairs not yet run as pending
+        self.scope = Scope.of(items.values(), targets) if targets else None
         self.rows: dict[AnswerKey, AnswerRow] = {}
         self.labels: dict[AnswerKey, int] = {}
         self.dirty = True
@@ -62,16 +80,19 @@ class LiveScores:
 
     def put(self, target: str, item_id: str, rnd: int, status: str, scores: tuple[int | None, ...] = ()) -> None:
         item = self.items[item_id]
+        old = self.rows.get((target, item_id, rnd))
         self.rows[(target, item_id, rnd)] = AnswerRow(target, item_id, item.category, item.sub_dimension, rnd,
-                                                      status, scores)
+                                                      status, scores, rounds=old.rounds if old else
+                                                      len(item.turns))
         self.dirty = True
 
     def compute(self, human: bool = False) -> dict[str, TargetScores]:
         """Judge-only scores, or human-adjusted ones (a label replaces the judges' median)."""
         self.dirty = False
         if not human:
-            return score_answers(self.rows.values())
-        return score_answers((replace(r, label=self.labels.get(k)) for k, r in self.rows.items()), human=True)
+            return score_answers(self.rows.values(), scope=self.scope)
+        return score_answers((replace(r, label=self.labels.get(k)) for k, r in self.rows.items()), human=True,
+                             scope=self.scope)
 
 
 class RunState:
@@ -83,23 +104,25 @@ class RunState:
         """Conversations in flight, in start order (the newest last)."""
         self.glyphs: dict[ConvKey, list[str]] = {
             (it.id, t): [PENDING] * max(1, len(it.turns)) for it in items for t in targets}
-        self.scores = LiveScores(self.items)
+        self.scores = LiveScores(self.items, self.targets)
         self.progress: Progress | None = None
         self.retries = 0
 
     # ------------------------------------------------------------ seeding from the store
 
-    def seed(self, rows: Sequence[AnswerRow], labels: Mapping[AnswerKey, int] | None = None) -> None:
-        """Glyphs and scores from stored answers; labels default to the rows' own."""
+    def seed(self, rows: Sequence[AnswerRow], labels: Mapping[AnswerKey, int] | None = None,
+             truncated: frozenset[AnswerKey] | set[AnswerKey] = frozenset()) -> None:
+        """Glyphs and scores from stored answers; labels default to the rows' own. truncated: the
+        (target, item, round) answers that finished with "length"."""
         for marks in self.glyphs.values():
             marks[:] = [PENDING] * len(marks)
         for r in rows:
             marks = self.glyphs.get((r.item_id, r.target))
             if marks is not None and r.round <= len(marks):
-                marks[r.round - 1] = glyph(r.status, r.score())
-        for marks in self.glyphs.values():  # a block or error ends the conversation early
+                marks[r.round - 1] = glyph(r.status, r.score(), (r.target, r.item_id, r.round) in truncated)
+        for marks in self.glyphs.values():  # a block, error or empty answer ends the conversation early
             for i in range(1, len(marks)):
-                if marks[i - 1] in (FAILED, FILTERED) and marks[i] == PENDING:
+                if marks[i - 1] in ENDS_CONVERSATION and marks[i] == PENDING:
                     marks[i] = SKIPPED
         self.scores.seed(rows, labels)
 
@@ -134,15 +157,17 @@ class RunState:
         key = (ev.item_id, ev.target)
         turn = self._conv(key).turn(ev.round)
         turn.text, turn.state, turn.note = ev.text, JUDGING, ""
+        turn.reasoning, turn.finish_reason = ev.reasoning, ev.finish_reason
         self._mark(key, ev.round, JUDGE_WAIT)
         return key
 
     def _failed(self, ev: TurnFailed) -> ConvKey:
         key = (ev.item_id, ev.target)
         turn = self._conv(key).turn(ev.round)
-        state = BLOCKED if ev.kind == "blocked" else CANCELLED if ev.kind == "cancelled" else ERROR
+        state = {"blocked": BLOCKED, "cancelled": CANCELLED, "empty": EMPTY}.get(ev.kind, ERROR)
         turn.text, turn.state, turn.kind, turn.error, turn.note = ev.partial, state, ev.kind, ev.error, ""
-        self._mark(key, ev.round, {BLOCKED: FILTERED, ERROR: FAILED}.get(state, PENDING))
+        turn.reasoning = ev.reasoning
+        self._mark(key, ev.round, {BLOCKED: FILTERED, ERROR: FAILED, EMPTY: NOTHING}.get(state, PENDING))
         if state != CANCELLED:
             self.scores.put(ev.target, ev.item_id, ev.round, state)
         return key
@@ -153,8 +178,16 @@ class RunState:
         turn.state, turn.score = SCORED, ev.score
         turn.human = self.scores.labels.get((ev.target, ev.item_id, ev.round))
         turn.reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in ev.verdicts]
-        self._mark(key, ev.round, glyph("done", ev.score))
+        self._mark(key, ev.round, glyph("done", ev.score, turn.truncated))
         self.scores.put(ev.target, ev.item_id, ev.round, "done", tuple(v.score for v in ev.verdicts))
+        return key
+
+    def _reasoning_verdict(self, ev: ReasoningVerdictReady) -> ConvKey:
+        """Shown beside the answer's verdict; the scoreboard never sees it."""
+        key = (ev.item_id, ev.target)
+        turn = self._conv(key).turn(ev.round)
+        turn.reasoning_score = ev.score
+        turn.reasoning_reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in ev.verdicts]
         return key
 
     def _finished(self, ev: ConversationFinished) -> ConvKey:
@@ -199,5 +232,6 @@ class RunState:
 
 _HANDLERS = {ConversationStarted: RunState._started, TurnStarted: RunState._turn_started,
              TurnRetrying: RunState._retrying, TurnCompleted: RunState._completed, TurnFailed: RunState._failed,
-             VerdictReady: RunState._verdict, ConversationFinished: RunState._finished,
+             VerdictReady: RunState._verdict, ReasoningVerdictReady: RunState._reasoning_verdict,
+             ConversationFinished: RunState._finished,
              Progress: RunState._progress}

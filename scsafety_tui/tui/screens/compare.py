@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from scsafety_tui.compare import Comparison, ScorePair, compare_sessions
 from scsafety_tui.report import TableData
-from scsafety_tui.scoring import fmt, fmt_delta
+from scsafety_tui.scoring import fmt, fmt_ci, fmt_delta
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.screens.base import WorkerScreen
@@ -38,15 +38,20 @@ def _pair(p: ScorePair, delta: bool = False) -> tuple[str, str, str]:
 
 
 def totals_table(c: Comparison) -> TableData:
-    header = ("Target", *(f"{k} {side}" for k in SUMMARY for side in ("A", "B", "diff")))
-    rows = tuple((t, *(v for k in SUMMARY for v in _pair(c.totals[t][k], k == "Δ"))) for t in c.targets)
-    return TableData("Overall: A, B and B − A", header, rows)
+    """A, B and B − A over the pairs both sessions have complete, and the paired interval of the total's."""
+    header = ("Target", *(f"{k} {side}" for k in SUMMARY for side in ("A", "B", "diff")), "pairs",
+              "total diff 95% CI", "significant")
+    rows = tuple((t, *(v for k in SUMMARY for v in _pair(c.totals[t][k], k == "Δ")), str(c.totals[t]["total"].n),
+                  fmt_ci(c.totals[t]["total"].ci, signed=True), "yes" if c.totals[t]["total"].significant else "no")
+                 for t in c.targets)
+    return TableData("Overall over the pairs both sessions have complete: A, B and B − A", header, rows)
 
 
 def sub_table(c: Comparison, names: dict[str, str]) -> TableData:
-    rows = tuple((names.get(sub, sub), t, *_pair(pair)) for t in c.targets
-                 for sub, pair in c.sub_dimensions[t].items())
-    return TableData("Per sub-dimension and target", ("Sub-dimension", "Target", "A", "B", "diff"), rows)
+    rows = tuple((names.get(sub, sub), t, *_pair(pair), str(pair.n), "yes" if pair.significant else "no")
+                 for t in c.targets for sub, pair in c.sub_dimensions[t].items())
+    return TableData("Per sub-dimension and target (pairs both complete)",
+                     ("Sub-dimension", "Target", "A", "B", "diff", "pairs", "significant"), rows)
 
 
 class SessionPicker(ModalScreen[int | None]):

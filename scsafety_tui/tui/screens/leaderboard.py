@@ -1,5 +1,5 @@
-"""A session's leaderboard: SC-Safety's tables (overall with ±95% CI, per category, per category and round,
-per sub-dimension) from report.all_tables, judge-only or human-adjusted (h); judge-vs-human agreement; and
+"""A session's leaderboard: SC-Safety's tables (overall with its 95% interval, intervals, coverage, paired
+differences between targets, per category, per category and round, per sub-dimension) from report.all_tables, judge-only or human-adjusted (h); judge-vs-human agreement; and
 the list of scored answers, where 0/1/2/x label the highlighted one."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui import report
 from scsafety_tui.compare import judge_human_agreement
-from scsafety_tui.scoring import AnswerRow, score_answers
+from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
 from scsafety_tui.tui.labels import AnswerRef
@@ -24,11 +24,12 @@ from scsafety_tui.tui.screens.export_dialog import export_flow
 from scsafety_tui.tui.screens.help import HelpScreen
 from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.text import raw, visible
 from scsafety_tui.tui.widgets.answer_table import AnswerTable
 from scsafety_tui.tui.widgets.report_table import ReportTable
 
-TABLE_IDS = ("lb-overall", "lb-category", "lb-category-round", "lb-sub")
+TABLE_IDS = ("lb-overall", "lb-intervals", "lb-coverage", "lb-paired", "lb-category", "lb-category-round",
+             "lb-sub")
 KEYS = (
     ("h", "judge-only ⇄ human-adjusted scores (a human label replaces the judges' median)"),
     ("0 / 1 / 2", "human score for the highlighted answer in the answers list (a note is asked; Enter skips)"),
@@ -44,11 +45,8 @@ KEYS = (
 
 
 def agreement_text(rows: list[AnswerRow]) -> str:
-    pct, kappa, n = judge_human_agreement(rows)
-    if not n:
-        return "judge vs human: no human labels yet"
-    k = "—" if kappa is None else f"{kappa:.2f}"
-    return f"judge vs human: {pct:.2f}% agreement · Cohen's κ {k} · {n} labelled answers"
+    """Quadratic-weighted κ with its interval and n, or "too few labels" under scoring.MIN_LABELS."""
+    return judge_human_agreement(rows).text()
 
 
 class LeaderboardScreen(Labelling):
@@ -73,6 +71,8 @@ class LeaderboardScreen(Labelling):
         self.rows: list[AnswerRow] = []
         self.targets: list[str] = []
         self.taxonomy: Taxonomy
+        self.scope: Scope | None = None
+        self.block_as_refusal = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,9 +87,11 @@ class LeaderboardScreen(Labelling):
     async def on_mount(self) -> None:
         store, sid = self.app.store, self.session_id
         row = await queries.session_row(store, sid)
-        self.title, self.sub_title = row["name"], f"leaderboard · session {sid} · {row['status']}"
+        self.title, self.sub_title = visible(row["name"]), f"leaderboard · session {sid} · {row['status']}"
         self.taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
         self.targets = [r["key"] for r in await queries.targets(store, sid)]
+        self.scope = await queries.scope(store, sid)
+        self.block_as_refusal = await queries.block_as_refusal(store, sid)
         self.query_one(AnswerTable).setup({s.id: s.name_zh for s in self.taxonomy.sub_dimensions})
         await self.reload()
 
@@ -103,15 +105,21 @@ class LeaderboardScreen(Labelling):
         self.show_scores()
 
     def tables(self) -> list[report.TableData]:
-        return report.all_tables(score_answers(self.rows, human=self.human), self.taxonomy, self.targets)
+        scores = score_answers(self.rows, human=self.human, scope=self.scope, block_as_refusal=self.block_as_refusal)
+        return report.all_tables(scores, self.taxonomy, self.targets)
 
     def show_scores(self) -> None:
-        for table_id, data in zip(TABLE_IDS, self.tables(), strict=True):
+        tables = self.tables()
+        for table_id, data in zip(TABLE_IDS, tables, strict=True):
             self.query_one(f"#{table_id}", ReportTable).show(data)
         mode = "HUMAN-ADJUSTED (h: judge-only)" if self.human else "JUDGE-ONLY (h: human-adjusted)"
-        self.query_one("#lb-info", Static).update(raw(
-            f"scores: {mode}   ·   {agreement_text(self.rows)}   ·   "
-            f"{len(self.targets)} targets · {sum(r.status == 'done' for r in self.rows)} scored answers"))
+        unscored = unscored_answers(self.rows)
+        lines = [f"scores: {mode}   ·   {agreement_text(self.rows)}   ·   {len(self.targets)} targets",
+                 *tables[0].notes]
+        if unscored:
+            lines.append(f"{unscored} answer(s) unscored (every judge failed): `scsafety-tui rejudge "
+                         f"{self.session_id}` judges them again")
+        self.query_one("#lb-info", Static).update(raw("\n".join(lines)))
 
     def action_toggle_human(self) -> None:
         self.human = not self.human
@@ -127,7 +135,7 @@ class LeaderboardScreen(Labelling):
         if event.data_table.id == "lb-sub":
             sub = self.taxonomy.sub_dimensions[index]
             answers.fill(self.rows, lambda r: r.sub_dimension == sub.id)
-            answers.border_title = f"answers · {sub.name_zh}"
+            answers.border_title = raw(f"answers · {sub.name_zh}")
         else:
             target = self.targets[index]
             answers.fill(self.rows, lambda r: r.target == target)

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
-from scsafety_tui.scoring import Cell, TargetScores, fmt, fmt_delta
+from scsafety_tui.scoring import NO_FOLLOW_UPS, Cell, TargetScores, fmt, fmt_delta
 from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.tui.messages import ScopeChosen
+from scsafety_tui.tui.text import visible
 
 
 def drop_stale_renders(table: DataTable[Text]) -> None:
@@ -23,13 +24,14 @@ def drop_stale_renders(table: DataTable[Text]) -> None:
         clear()
 
 
-TOTAL_ROWS = (("r1", "Round 1"), ("r2", "Round 2"), ("delta", "Δ (R2 − R1)"), ("total", "Overall"))
+TOTAL_ROWS = (("r1", "Round 1"), ("r2", "Round 2"), ("delta", "Δ (R2 − R1)"), ("total", "Overall"),
+              ("pairs", "Complete pairs"))
 CELL_WIDTH = 12
 
 
 def cell_text(cell: Cell | None) -> str:
-    """`87.50 (12)`: score and scored answers, as `scsafety-tui show` prints them."""
-    return f"{fmt(cell.score)} ({cell.scored})" if cell and cell.scored else "—"
+    """`87.50 (12)`: score over the scope's complete pairs, and how many there are."""
+    return f"{fmt(cell.score)} ({cell.pairs})" if cell and cell.pairs else "—"
 
 
 def row_text(row: str, ts: TargetScores) -> str:
@@ -39,11 +41,15 @@ def row_text(row: str, ts: TargetScores) -> str:
     if kind == "cat":
         return cell_text(ts.categories.get(key))
     if row in ("r1", "r2"):
+        if row == "r2" and not ts.follow_ups:
+            return "no R2"
         return cell_text(ts.rounds.get(int(row[1])))
     if row == "delta":
-        return fmt_delta(ts.delta)
+        return fmt_delta(ts.delta) if ts.follow_ups else "n/a"
     if row == "total":
         return cell_text(ts.total)
+    if row == "pairs":  # coverage: complete / in scope; the rest are counted in `show` and exports
+        return f"{ts.total.pairs}/{ts.total.in_scope}"
     return ""
 
 
@@ -59,13 +65,13 @@ class Scoreboard(DataTable[Text]):
         self.add_column("scope", key="scope", width=30)
         for t in targets:
             width = min(max(CELL_WIDTH, len(t)), 20)
-            self.add_column(Text(t, justify="right", overflow="ellipsis"), key=t, width=width)
+            self.add_column(Text(visible(t), justify="right", overflow="ellipsis"), key=t, width=width)
         for cat in taxonomy.categories:
-            self._row(f"hdr:{cat.id}", Text(f"{cat.name_zh} {cat.name_en}", style="bold"), scored=False)
+            self._row(f"hdr:{cat.id}", Text(visible(f"{cat.name_zh} {cat.name_en}"), style="bold"), scored=False)
             for sub in taxonomy.subs_of(cat.id):
-                self._row(f"sub:{sub.id}", Text(f"  {sub.name_zh} {sub.name_en}", overflow="ellipsis"))
+                self._row(f"sub:{sub.id}", Text(visible(f"  {sub.name_zh} {sub.name_en}"), overflow="ellipsis"))
         for cat in taxonomy.categories:
-            self._row(f"cat:{cat.id}", Text(f"Σ {cat.name_zh}", style="bold"))
+            self._row(f"cat:{cat.id}", Text(visible(f"Σ {cat.name_zh}"), style="bold"))
         for key, label in TOTAL_ROWS:
             self._row(key, Text(label, style="bold"))
 
@@ -89,6 +95,8 @@ class Scoreboard(DataTable[Text]):
                     changed += 1
         if changed:
             drop_stale_renders(self)
+        no_follow_ups = bool(scores) and not any(ts.follow_ups for ts in scores.values())
+        self.border_subtitle = NO_FOLLOW_UPS if no_follow_ups else "scores over complete pairs (both rounds)"
         return changed
 
     def text_at(self, row: str, target: str) -> str:

@@ -1,0 +1,45 @@
+"""rejudge: score again the answers whose judges all failed, without asking the models again."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from scsafety_tui.commands.common import db_path, load_user_config
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    config = load_user_config(args, required=bool(args.config))
+    return asyncio.run(_rejudge(args, db_path(args, config), config if args.config else None))
+
+
+async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
+    import json
+
+    from scsafety_tui.config import parse_config
+    from scsafety_tui.demo_profile import is_demo, rebase
+    from scsafety_tui.engine.rejudge import rejudge
+    from scsafety_tui.headless import EXIT_ERRORS, EXIT_OK, print_tables, stdout_console
+    from scsafety_tui.store import queries
+    from scsafety_tui.store.db import Store
+
+    console = stdout_console()
+    store = await Store.open(db)
+    server = None
+    try:
+        sid = await queries.resolve_session(store, args.session)
+        stored = parse_config(json.loads((await queries.session_row(store, sid))["config"]), f"session {sid}")
+        if config is None and is_demo(stored):  # a demo judge lives on a demo server started anew
+            from scsafety_tui.demo.server import DemoServer
+
+            server = DemoServer(first_token_delay=0.0, token_delay=0.0)
+            config = rebase(stored, await server.start())
+        result = await rejudge(store, sid, config=config)
+        console.print(f"session {sid}: {result.tried} unscored answer(s) judged again, {result.scored} now"
+                      f" scored, {result.still_unscored} still unscored", highlight=False)
+        problems = await print_tables(store, sid, console)
+        return EXIT_ERRORS if problems else EXIT_OK
+    finally:
+        await store.close()
+        if server is not None:
+            await server.stop()
