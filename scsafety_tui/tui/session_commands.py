@@ -25,7 +25,7 @@ class SessionCommands(Provider):
 
     def _entries(self) -> list[tuple[str, str, Any]]:
         app: ScSafetyApp = self.app  # type: ignore[assignment]
-        return [(f"Open session: {visible(s.name)}", f"#{s.id} · {s.kind} · {s.status} · {', '.join(s.targets)}",
+        return [(f"Open session: {visible(s.name)}", visible(f"#{s.id} · {s.kind} · {s.status} · {', '.join(s.targets)}"),
                  partial(app.open_menu, s.id)) for s in self.sessions]
 
     async def discover(self) -> Hits:

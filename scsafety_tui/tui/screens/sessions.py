@@ -21,7 +21,7 @@ from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
 from scsafety_tui.tui.screens.export_dialog import export_flow
 from scsafety_tui.tui.screens.input_dialog import InputDialog
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.text import raw, visible
 
 if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
@@ -87,7 +87,7 @@ class SessionsScreen(WorkerScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.title, self.sub_title = "Sessions", self.app.db
+        self.title, self.sub_title = "Sessions", visible(self.app.db)
         table = self.query_one("#session-table", DataTable)
         for col in COLUMNS:
             table.add_column(col, key=col)
@@ -206,8 +206,8 @@ class SessionsScreen(WorkerScreen):
             s = self.summaries.get(sid)
             name = f"#{sid} {s.name}" if s else f"#{sid}"
             hits.add_row(raw(name), raw(item), raw(target), str(rnd), snippet(content, text), key=str(i))
-        hits.border_title = (f"{len(found)} conversation turns contain {text!r} "
-                             "(enter opens the session pinned to the item)")
+        hits.border_title = raw(f"{len(found)} conversation turns contain {text!r} "
+                                "(enter opens the session pinned to the item)")
 
     @on(DataTable.RowSelected, "#search-hits")
     def hit_chosen(self, event: DataTable.RowSelected) -> None:

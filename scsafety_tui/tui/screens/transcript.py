@@ -13,6 +13,7 @@ from textual.widgets import Footer, Header
 from scsafety_tui.store import queries
 from scsafety_tui.tui.model import from_transcript
 from scsafety_tui.tui.screens.base import WorkerScreen
+from scsafety_tui.tui.text import visible
 from scsafety_tui.tui.widgets.lane import Lane
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class TranscriptScreen(WorkerScreen):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.title = self.heading or f"{self.panes[0].item_id} · {self.panes[0].target}"
+        self.title = visible(self.heading or f"{self.panes[0].item_id} · {self.panes[0].target}")
         for pane, lane in zip(self.panes, self.lanes, strict=True):
             store = self.app.store
             items = {it.id: it for it in await queries.items(store, pane.session_id)}

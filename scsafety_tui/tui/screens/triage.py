@@ -16,7 +16,7 @@ from scsafety_tui.store import queries
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.text import raw, visible
 from scsafety_tui.tui.widgets.answer_table import score_text
 
 
@@ -37,7 +37,7 @@ class TriageScreen(Labelling):
 
     async def on_mount(self) -> None:
         row = await queries.session_row(self.app.store, self.session_id)
-        self.title, self.sub_title = row["name"], f"triage · session {self.session_id}"
+        self.title, self.sub_title = visible(row["name"]), f"triage · session {self.session_id}"
         table = self.query_one(DataTable)
         for key in ("why", "item", "target", "R", "judges", "judge", "human"):
             table.add_column(key, key=key)

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from scsafety_tui.report import TableData
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.text import raw, visible
 
 
 def _cell(value: str, column: int) -> Text:
@@ -27,7 +27,7 @@ class ReportTable(DataTable[Text]):
         if shape != self.shape:  # first use (or different rows): build it
             self.clear(columns=True)
             for i, h in enumerate(data.header):
-                self.add_column(Text(h, justify="left" if i == 0 else "right"), key=str(i))
+                self.add_column(Text(visible(h), justify="left" if i == 0 else "right"), key=str(i))
             for r, row in enumerate(data.rows):
                 self.add_row(*(_cell(v, i) for i, v in enumerate(row)), key=str(r))
             self.shape = shape
