@@ -149,7 +149,10 @@ def run_guarded(fn: Callable[[], int]) -> int:
     try:
         return fn()
     except InputError as e:
-        print(f"scsafety-tui: {e}", file=sys.stderr)
+        from scsafety_tui.textsafe import visible
+
+        # messages quote file contents and arguments: shown, never run by the terminal
+        print(visible(f"scsafety-tui: {e}"), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print("scsafety-tui: interrupted", file=sys.stderr)

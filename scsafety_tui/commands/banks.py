@@ -9,6 +9,7 @@ from pathlib import Path
 from scsafety_tui.paths import QUESTIONS_DIR
 from scsafety_tui.questions import BankError, bank_files, load_banks
 from scsafety_tui.taxonomy import taxonomy_for
+from scsafety_tui.textsafe import visible
 
 
 def _paths(args: argparse.Namespace) -> list[Path]:
@@ -22,17 +23,18 @@ def cmd_questions_validate(args: argparse.Namespace) -> int:
         items = load_banks(paths, taxonomy)
     except BankError as e:
         for problem in e.problems:
-            print(problem)
+            print(visible(problem))  # problems quote the bank's text
         print(f"{len(e.problems)} problem(s) found")
         return 2
     files = bank_files(paths)
-    print(f"OK: {len(items)} items in {len(files)} file(s), taxonomy {taxonomy.source}")
+    print(visible(f"OK: {len(items)} items in {len(files)} file(s), taxonomy {taxonomy.source}"))
     return 0
 
 
 def cmd_questions_stats(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     paths = _paths(args)
     taxonomy = taxonomy_for(paths)
@@ -47,16 +49,17 @@ def cmd_questions_stats(args: argparse.Namespace) -> int:
     table = Table(title=f"{len(items)} items; cells: items (multi-turn)", title_justify="left")
     table.add_column("Sub-dimension")
     table.add_column("id")
+    # file and taxonomy names come from the user's files: Text, never markup, controls visible
     for f in files:
-        table.add_column(Path(f).stem, justify="right", min_width=len(Path(f).stem))
+        table.add_column(Text(visible(Path(f).stem)), justify="right", min_width=len(Path(f).stem))
     for cat in taxonomy.categories:
         subs = taxonomy.subs_of(cat.id)
         for sub in subs:
             cells = [f"{count[f, sub.id]} ({multi[f, sub.id]})" for f in files]
-            table.add_row(sub.name_zh, sub.id, *cells, style="red" if not any(count[f, sub.id] for f in files)
+            table.add_row(Text(visible(sub.name_zh)), Text(visible(sub.id)), *cells, style="red" if not any(count[f, sub.id] for f in files)
                           else None)
         totals = [str(sum(count[f, s.id] for s in subs)) for f in files]
-        table.add_row(f"[bold]{cat.name_zh}[/]", cat.id, *totals, end_section=True)
+        table.add_row(Text(visible(cat.name_zh), style="bold"), Text(visible(cat.id)), *totals, end_section=True)
     Console().print(table)
     return 0
 

@@ -53,7 +53,7 @@ class Columns:
 
         table = Table(expand=True, show_lines=False)
         for key in self.parts:
-            table.add_column(key, ratio=1, overflow="fold")
+            table.add_column(Text(visible(key)), ratio=1, overflow="fold")  # a key is never markup
         cells = []
         for parts in self.parts.values():
             t = Text()
@@ -158,7 +158,7 @@ def _print_summary(result: dict[str, Any]) -> None:
                 a["error"] or a["status"])
             tag = " (heuristic)" if any(v["heuristic"] for v in a["verdicts"]) else ""
             lines.append(f"R{a['round']}: {'—' if a['score'] is None else a['score']}{tag}  {why}")
-        table.add_row(key, score, "\n".join(lines) or t["status"])
+        table.add_row(visible(key), score, "\n".join(lines) or visible(t["status"]))
     console.print(table, markup=False)
 
 

@@ -20,6 +20,7 @@ from scsafety_tui.importers.generic import parse_fields
 from scsafety_tui.importers.mapping import load_mapping
 from scsafety_tui.importers.output import render_bank, taxonomy_update, write_all
 from scsafety_tui.taxonomy import taxonomy_for
+from scsafety_tui.textsafe import visible
 
 SHOW_SKIPPED = 10
 
@@ -72,7 +73,7 @@ def report(fmt: str, result: Conversion, files: list[SourceFile], out: Path, tax
            limit: int | None, seed: int, stream: TextIO) -> None:
     """A few lines on stderr: the encoding, what was skipped and why, what was kept unmapped, the counts."""
     def say(line: str) -> None:
-        print(line, file=stream)
+        print(visible(line), file=stream)  # lines quote dataset rows and file names
 
     say(f"import {fmt}: {_rows(len(files), 'file')} (encoding: {_encodings(files)})")
     if result.skipped:
