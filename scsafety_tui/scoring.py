@@ -167,7 +167,7 @@ def bootstrap_interval(counts: Mapping[int, int], lo: int, hi: int, scale: float
     shapes = {v: float(c) for v, c in counts.items() if c}
     for end in (lo, hi):
         shapes[end] = shapes.get(end, 0.0) + PSEUDO
-    values = list(shapes)
+    values = sorted(shapes)  # a fixed order: the same counts draw the same replicates
     alphas = [shapes[v] for v in values]
     rng = random.Random(f"{seed}:{lo}:{hi}:{sorted(counts.items())}")
     gamma = rng.gammavariate
