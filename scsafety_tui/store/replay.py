@@ -22,6 +22,7 @@ from scsafety_tui.events import (
     Event,
     ItemInfo,
     Progress,
+    ReasoningVerdictReady,
     SessionFinished,
     SessionStarted,
     TargetInfo,
@@ -58,13 +59,20 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
             out.extend((min(start + off, end), TokenDelta(item_id, target, turn.round, text))
                        for off, text in turn.chunks())
             out.append((end, TurnCompleted(
-                item_id, target, turn.round, turn.content, turn.finish_reason, turn.tokens_in, turn.tokens_out)))
-        elif turn.status in ("error", "blocked"):
+                item_id, target, turn.round, turn.content, turn.finish_reason, turn.tokens_in, turn.tokens_out,
+                turn.reasoning)))
+        elif turn.status in ("error", "blocked", "empty"):
             out.append((turn.finished_at or start, TurnFailed(
-                item_id, target, turn.round, turn.error_kind or "error", turn.error or "", turn.content)))
+                item_id, target, turn.round, turn.error_kind or turn.status, turn.error or "", turn.content,
+                turn.reasoning)))
         if turn.verdicts:
             verdicts = tuple(Verdict(v.judge, v.score, v.reason, v.error, v.heuristic) for v in turn.verdicts)
             out.append((turn.verdict_at or turn.finished_at or start, VerdictReady(
+                item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
+        if turn.reasoning_verdicts:
+            verdicts = tuple(Verdict(v.judge, v.score, v.reason, v.error, v.heuristic)
+                             for v in turn.reasoning_verdicts)
+            out.append((turn.verdict_at or turn.finished_at or start, ReasoningVerdictReady(
                 item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
     if conv["status"] in ("done", "error", "cancelled") and conv["finished_at"]:
         out.append((conv["finished_at"], ConversationFinished(item_id, target, conv["status"])))

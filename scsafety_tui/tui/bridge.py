@@ -11,7 +11,7 @@ from collections import Counter
 
 from textual.message_pump import MessagePump
 
-from scsafety_tui.events import ConversationFinished, Event, TokenDelta, TurnRetrying
+from scsafety_tui.events import ConversationFinished, Event, ReasoningDelta, TokenDelta, TurnRetrying
 from scsafety_tui.tui.messages import EngineEvent
 
 ConvKey = tuple[str, str]  # (item id, target key)
@@ -21,6 +21,8 @@ class EventBridge:
     def __init__(self, target: MessagePump) -> None:
         self.target = target
         self.streams: dict[ConvKey, dict[int, list[str]]] = {}
+        self.thoughts: dict[ConvKey, dict[int, list[str]]] = {}
+        """Reasoning streamed so far, per turn, apart from the answer."""
         self.tokens: Counter[str] = Counter()
         """Deltas received per target in this app session (for lane token rates)."""
         self.dirty: set[ConvKey] = set()
@@ -39,8 +41,15 @@ class EventBridge:
             self.tokens[event.target] += 1
             self.dirty.add(key)
             return
+        if type(event) is ReasoningDelta:
+            key = (event.item_id, event.target)
+            self.thoughts.setdefault(key, {}).setdefault(event.round, []).append(event.text)
+            self.tokens[event.target] += 1
+            self.dirty.add(key)
+            return
         if type(event) is TurnRetrying:  # the answer restarts: drop what streamed so far, now
             self.streams.get((event.item_id, event.target), {}).pop(event.round, None)
+            self.thoughts.get((event.item_id, event.target), {}).pop(event.round, None)
             self.dirty.add((event.item_id, event.target))
         self.target.post_message(EngineEvent(event))
 
@@ -48,9 +57,15 @@ class EventBridge:
         chunks = self.streams.get(key, {}).get(rnd)
         return "".join(chunks) if chunks else ""
 
+    def reasoning(self, key: ConvKey, rnd: int) -> str:
+        chunks = self.thoughts.get(key, {}).get(rnd)
+        return "".join(chunks) if chunks else ""
+
     def end_turn(self, key: ConvKey, rnd: int) -> None:
         self.streams.get(key, {}).pop(rnd, None)
+        self.thoughts.get(key, {}).pop(rnd, None)
 
     def end_conversation(self, event: ConversationFinished) -> None:
         self.streams.pop((event.item_id, event.target), None)
+        self.thoughts.pop((event.item_id, event.target), None)
 

@@ -13,7 +13,9 @@ from scsafety_tui.store.queries import Transcript, TurnRow
 
 # Turn states, in the order a turn moves through them.
 WAITING, STREAMING, JUDGING, SCORED = "waiting", "streaming", "judging", "scored"
-ERROR, BLOCKED, CANCELLED = "error", "blocked", "cancelled"
+ERROR, BLOCKED, CANCELLED, EMPTY = "error", "blocked", "cancelled", "empty"
+TRUNCATED = "length"
+"""The finish reason of an answer cut by max_tokens: judged, and flagged wherever it is shown."""
 
 
 @dataclass
@@ -38,10 +40,20 @@ class TurnModel:
     reasons: list[Reason] = field(default_factory=list)
     human: int | None = None
     """A human label's score, shown beside the judges' verdict."""
+    reasoning: str = ""
+    """The model's reasoning, kept apart from its answer (shown dimmed, on request)."""
+    finish_reason: str | None = None
+    reasoning_score: int | None = None
+    """The judges' score of the reasoning text ([judge] score_reasoning), never the answer's."""
+    reasoning_reasons: list[Reason] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
         return self.state in (WAITING, STREAMING)
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == TRUNCATED
 
 
 @dataclass
@@ -79,13 +91,18 @@ def from_transcript(tr: Transcript | None, item_id: str, target: str) -> ConvMod
 
 def _answer(turn: TurnModel, row: TurnRow) -> None:
     turn.text = row.content
+    turn.reasoning, turn.finish_reason = row.reasoning, row.finish_reason
     turn.kind, turn.error = row.error_kind or "", row.error or ""
     turn.human = row.label[0] if row.label else None
+    if row.reasoning_verdicts:
+        turn.reasoning_reasons = [Reason(v.judge, v.score, v.reason or v.error or "")
+                                  for v in row.reasoning_verdicts]
+        turn.reasoning_score = median_score(v.score for v in row.reasoning_verdicts)
     if row.status == "done":
         turn.reasons = [Reason(v.judge, v.score, v.reason or v.error or "") for v in row.verdicts]
         turn.score = median_score(v.score for v in row.verdicts)
         turn.state = SCORED if row.verdicts else JUDGING
-    elif row.status in (ERROR, BLOCKED, CANCELLED):
+    elif row.status in (ERROR, BLOCKED, CANCELLED, EMPTY):
         turn.state = row.status
     else:  # a partial answer left by a crash
         turn.state = CANCELLED

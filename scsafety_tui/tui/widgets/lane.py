@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from scsafety_tui.questions import Item
 from scsafety_tui.tui.model import SCORED, ConvModel, TurnModel
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.text import raw, visible
 from scsafety_tui.tui.widgets.conversation import Block, ConversationView, turn_blocks
 
 LANE_MIN = 38
@@ -85,8 +85,10 @@ class Lane(Vertical):
         scored = [t for t in self._turns() if t.state == SCORED]
         return scored[-1] if scored else None
 
-    def flush(self, stream_text: Callable[[int], str], md: bool, reasons: bool, streamed: bool) -> None:
-        """Draw what changed since the last flush (blocks that did not change come from the cache)."""
+    def flush(self, stream_text: Callable[[int], str], md: bool, reasons: bool, streamed: bool,
+              thoughts: bool = False, stream_reasoning: Callable[[int], str] | None = None) -> None:
+        """Draw what changed since the last flush (blocks that did not change come from the cache).
+        thoughts: show reasoning in full (dimmed) instead of one collapsed line."""
         focused = self.labels and self.has_focus_within
         if focused != self._focused:
             self._focused, self._dirty = focused, True
@@ -98,8 +100,11 @@ class Lane(Vertical):
             blocks: list[Block] = []
             marked = self.label_turn() if focused else None
             for turn in self._turns():
-                blocks += turn_blocks(turn, stream_text(turn.round) if turn.live else "", md, reasons,
-                                      target=turn is marked)
+                live = turn.live
+                blocks += turn_blocks(turn, stream_text(turn.round) if live else "", md, reasons,
+                                      target=turn is marked, thoughts=thoughts,
+                                      stream_reasoning=stream_reasoning(turn.round) if live and stream_reasoning
+                                      else "")
             self.view.set_blocks(blocks, follow=not self.pinned)
 
     def _turns(self) -> list[TurnModel]:
@@ -113,7 +118,7 @@ class Lane(Vertical):
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
-        grid.add_row(Text.assemble((f"{self.index} ", "dim"), (self.target, "bold")),
+        grid.add_row(Text.assemble((f"{self.index} ", "dim"), (visible(self.target), "bold")),
                      Text.assemble((self.total, "bold"), ("  " + self.rate if self.rate else "", "dim")))
         where = "pinned" if self.pinned else "following"
         status = f" · {self.conv.status}" if self.conv and self.conv.status != "running" else ""

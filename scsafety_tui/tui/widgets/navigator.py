@@ -1,6 +1,7 @@
 """The item list: one row per bank item, one glyph per round for each target; selecting a row pins it.
 
-Glyphs: · pending  ▸ streaming  … judging  0/1/2 score  ? judge failed  ✗ error  ⊘ blocked  – not asked.
+Glyphs: · pending  ▸ streaming  … judging  0/1/2 score (⁰/¹/² truncated)  ? judge failed  ✗ error
+∅ empty answer  ⊘ blocked  – not asked.
 Drawn with the Line API from one cached strip per row: a glyph change redraws one row, not the list.
 """
 
@@ -21,8 +22,9 @@ from scsafety_tui.questions import Item
 from scsafety_tui.tui.messages import ItemChosen
 
 ITEM_WIDTH = 17
-GLYPH_CLASS = {"0": "score-0", "1": "score-1", "2": "score-2", "✗": "error", "⊘": "blocked", "▸": "active",
-               "…": "active", "?": "blocked", "·": "muted", "–": "muted"}
+GLYPH_CLASS = {"0": "score-0", "1": "score-1", "2": "score-2", "⁰": "score-0", "¹": "score-1", "²": "score-2",
+               "✗": "error", "∅": "error", "⊘": "blocked", "▸": "active", "…": "active", "?": "blocked",
+               "·": "muted", "–": "muted"}
 
 
 class Navigator(ScrollView, can_focus=True):

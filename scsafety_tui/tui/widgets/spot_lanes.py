@@ -53,7 +53,8 @@ class SpotLanes(HorizontalScroll):
             key = (lane.item_id or "", target)
             streamed = key in dirty
             dirty.discard(key)
-            lane.flush(lambda rnd, key=key: bridge.text(key, rnd) if bridge else "", markdown, reasons, streamed)
+            lane.flush(lambda rnd, key=key: bridge.text(key, rnd) if bridge else "", markdown, reasons, streamed,
+                       stream_reasoning=lambda rnd, key=key: bridge.reasoning(key, rnd) if bridge else "")
 
     def on_resize(self) -> None:
         self._fit_lanes()
