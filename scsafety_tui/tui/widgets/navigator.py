@@ -20,6 +20,7 @@ from textual.strip import Strip
 
 from scsafety_tui.questions import Item
 from scsafety_tui.tui.messages import ItemChosen
+from scsafety_tui.tui.text import raw
 
 ITEM_WIDTH = 17
 GLYPH_CLASS = {"0": "score-0", "1": "score-1", "2": "score-2", "⁰": "score-0", "¹": "score-1", "²": "score-2",
@@ -84,7 +85,7 @@ class Navigator(ScrollView, can_focus=True):
     def filter(self, label: str, keep: Callable[[Item], bool]) -> None:
         current = self.current_item()
         self._keep = keep
-        self.border_title = f"items · {label}" if label else "items"
+        self.border_title = raw(f"items · {label}") if label else "items"  # a bank's taxonomy name
         self._fill()
         self.point_at(current or "")
 
