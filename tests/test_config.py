@@ -192,3 +192,10 @@ def test_config_check_masks_every_header_value_and_secret_params(tmp_path, capsy
     for secret in ("org-token-abcdef123", "https://me.example", "param-token-987654", "nested-s3cr3t"):
         assert secret not in out
     assert out.count('"***"') == 4 and "top_p = 0.9" in out and "X-Org-Token" in out
+
+
+def test_judge_score_reasoning_is_off_by_default_and_checked(tmp_path):
+    assert load_config(write(tmp_path, GOOD)).judge.score_reasoning is False
+    on = load_config(write(tmp_path, GOOD + '[judge]\nmode = "heuristic"\nscore_reasoning = true\n'))
+    assert on.judge.score_reasoning is True
+    assert "judge.score_reasoning" in fails(tmp_path, GOOD + '[judge]\nmode = "heuristic"\nscore_reasoning = "yes"\n')

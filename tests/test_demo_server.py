@@ -315,3 +315,51 @@ def test_run_forever_prints_its_url_and_stops_on_ctrl_c():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_anthropic_thinking_is_its_own_content_block(demo):
+    resp = await chat(demo.url, "demo-guardian+reasoning", QUESTION_ZH, path="/messages", max_tokens=1024)
+    events = [json.loads(e.data) for e in SSEDecoder().feed(resp.content)]
+    blocks = [(e["index"], e["content_block"]["type"]) for e in events if e["type"] == "content_block_start"]
+    assert blocks == [(0, "thinking"), (1, "text")]
+    stops = [e["index"] for e in events if e["type"] == "content_block_stop"]
+    assert stops == [0, 1]
+    kinds = [(e["index"], e["delta"]["type"]) for e in events if e["type"] == "content_block_delta"]
+    thinking = [k for k in kinds if k[0] == 0]
+    assert thinking[-1] == (0, "signature_delta") and set(thinking[:-1]) == {(0, "thinking_delta")}
+    assert {k for k in kinds if k[0] == 1} == {(1, "text_delta")}
+    names = [e["type"] for e in events]
+    assert names[:3] == ["message_start", "content_block_start", "ping"] and names[-1] == "message_stop"
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/messages"])
+async def test_max_tokens_cuts_the_answer_with_a_length_finish(demo, path):
+    resp = await chat(demo.url, "demo-guardian", QUESTION_ZH, path=path, max_tokens=5)
+    events = [json.loads(e.data) for e in SSEDecoder().feed(resp.content) if e.data != "[DONE]"]
+    if path == "/messages":
+        texts = [e["delta"]["text"] for e in events if e["type"] == "content_block_delta"]
+        finish = [e["delta"]["stop_reason"] for e in events if e["type"] == "message_delta"]
+        assert finish == ["max_tokens"]
+        assert [e["usage"]["output_tokens"] for e in events if e["type"] == "message_delta"] == [5]
+    else:
+        texts = [c["delta"]["content"] for e in events for c in e["choices"] if c["delta"].get("content")]
+        finish = [c["finish_reason"] for e in events for c in e["choices"] if c["finish_reason"]]
+        assert finish == ["length"]
+        assert [e["usage"]["completion_tokens"] for e in events if e.get("usage")] == [5]
+    assert len(texts) == 5 and answer("demo-guardian", QUESTION_ZH, 0).startswith("".join(texts))
+
+
+async def test_reasoning_can_use_up_max_tokens(demo):
+    resp = await chat(demo.url, "demo-guardian+reasoning", QUESTION_ZH, max_tokens=3)
+    chunks = [c for d in sse_data(resp) if d != "[DONE]" for c in json.loads(d)["choices"]]
+    assert [c["delta"]["reasoning_content"] for c in chunks if c["delta"].get("reasoning_content")] == \
+        ["Thinking", " about", " safety"]
+    assert not any(c["delta"].get("content") for c in chunks)
+    assert [c["finish_reason"] for c in chunks if c["finish_reason"]] == ["length"]
+
+
+async def test_non_streaming_completion_honours_max_tokens_and_carries_reasoning(demo):
+    body = (await chat(demo.url, "demo-guardian+reasoning", QUESTION_ZH, stream=False, max_tokens=6)).json()
+    choice = body["choices"][0]
+    assert choice["finish_reason"] == "length" and choice["message"]["reasoning_content"] == "Thinking about safety…"
+    assert body["usage"]["completion_tokens"] == 6

@@ -357,6 +357,8 @@ class StreamState:
         """
         self._flush_content()
         self._split_bare_close()
+        if self.reasoning_chunks and not self.reasoning.strip():
+            self.reasoning_chunks = []  # an empty <think></think> (Qwen3 with thinking off) is no reasoning
         reason = self.finish_reason
         if reason in BLOCK_REASONS:
             c = self.completion()
