@@ -238,7 +238,7 @@ def _comparisons_json(scores: dict[str, TargetScores], order: list[str]) -> list
                 "significant": p.significant}
 
     return [{"a": a, "b": b, **{k: stat(v) for k, v in stats.items()}}
-            for a, b, stats in compare_targets(scores, order)]
+            for a, b, stats in compare_targets(scores, order, every=True)]
 
 
 def to_json(data: SessionData) -> str:

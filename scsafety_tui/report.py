@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scsafety_tui.scoring import (
+    ALL_PAIRS_UP_TO,
     REASONS,
     Cell,
     TargetScores,
@@ -81,8 +82,10 @@ def paired_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Seq
         t = stats["total"]
         rows.append((a, b, str(t.n), fmt_delta(t.diff), fmt_ci(t.ci, signed=True),
                      "yes" if t.significant else "no"))
+    many = len([k for k in order if k in scores]) > ALL_PAIRS_UP_TO
     return TableData("Paired differences of Total between targets (items both have complete; Sig. = the "
-                     "interval excludes 0)", header, tuple(rows))
+                     "interval excludes 0)" + ("; each target against the next one down" if many else ""),
+                     header, tuple(rows))
 
 
 def category_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> TableData:

@@ -33,6 +33,8 @@ the nine cells); under MIN_LABELS labels it is reported as too few labels rather
 
 from __future__ import annotations
 
+import functools
+import itertools
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -161,17 +163,23 @@ def bootstrap_interval(counts: Mapping[int, int], lo: int, hi: int, scale: float
     """95% interval of scale · mean(value) by the seeded Bayesian bootstrap over pairs (module docstring).
 
     counts: pair value → number of pairs; [lo, hi]: the range a pair's value can take."""
-    n = sum(counts.values())
-    if not n:
+    key = tuple(sorted((v, c) for v, c in counts.items() if c))
+    if not key:
         return None
-    shapes = {v: float(c) for v, c in counts.items() if c}
+    low, high = _bootstrap(key, lo, hi, resamples, seed)
+    return scale * low, scale * high
+
+
+@functools.lru_cache(maxsize=4096)
+def _bootstrap(counts: tuple[tuple[int, int], ...], lo: int, hi: int, resamples: int,
+               seed: int) -> tuple[float, float]:
+    """The interval of the mean value, unscaled. Cached: it depends on the counts alone, so a screen that
+    redraws after one label recomputes only the cells that label changed."""
+    shapes = {v: float(c) for v, c in counts}
     for end in (lo, hi):
         shapes[end] = shapes.get(end, 0.0) + PSEUDO
-    values = sorted(shapes)  # a fixed order: the same counts draw the same replicates
-    alphas = [shapes[v] for v in values]
-    rng = random.Random(f"{seed}:{lo}:{hi}:{sorted(counts.items())}")
-    gamma = rng.gammavariate
-    pairs = list(zip(values, alphas, strict=True))
+    pairs = [(v, shapes[v]) for v in sorted(shapes)]  # a fixed order: the same counts, the same replicates
+    gamma = random.Random(f"{seed}:{lo}:{hi}:{counts}").gammavariate
     stats = []
     for _ in range(resamples):
         total = weighted = 0.0
@@ -181,10 +189,8 @@ def bootstrap_interval(counts: Mapping[int, int], lo: int, hi: int, scale: float
             weighted += g * v
         stats.append(weighted / total)
     stats.sort()
-    estimate = sum(v * c for v, c in counts.items()) / n
-    low = min(stats[int(0.025 * resamples)], estimate)
-    high = max(stats[int(0.975 * resamples) - 1], estimate)
-    return scale * low, scale * high
+    estimate = sum(v * c for v, c in counts) / sum(c for _, c in counts)
+    return (min(stats[int(0.025 * resamples)], estimate), max(stats[int(0.975 * resamples) - 1], estimate))
 
 
 # ---------------------------------------------------------------- cells
@@ -376,12 +382,20 @@ def score_answers(rows: Iterable[AnswerRow], *, human: bool = False, scope: Scop
 
 @dataclass(frozen=True, slots=True)
 class PairedStat:
-    """One statistic of A and B over the same pairs, and B − A with its 95% interval."""
+    """One statistic of A and B over the same pairs, and B − A with its 95% interval (computed on demand)."""
 
     a: float | None
     b: float | None
     n: int
-    ci: tuple[float, float] | None = None
+    diffs: tuple[tuple[int, int], ...] = ()
+    """Per-pair B − A value → number of pairs."""
+    lo: int = 0
+    hi: int = 0
+    scale: float = 0.0
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        return bootstrap_interval(dict(self.diffs), self.lo, self.hi, self.scale) if self.diffs else None
 
     @property
     def diff(self) -> float | None:
@@ -425,20 +439,28 @@ def paired_stats(a: Mapping[str, PairScore], b: Mapping[str, PairScore],
         vb = [_stat_value(stat, b[q].scores[:rounds]) for q in common]
         scale = 100 / (2 * k)
         diffs = Counter(y - x for x, y in zip(va, vb, strict=True))
-        ci = bootstrap_interval(diffs, lo - hi, hi - lo, scale)
-        out[stat] = PairedStat(scale * sum(va) / n, scale * sum(vb) / n, n, ci)
+        out[stat] = PairedStat(scale * sum(va) / n, scale * sum(vb) / n, n, tuple(sorted(diffs.items())),
+                               lo - hi, hi - lo, scale)
     return out
 
 
-def compare_targets(scores: Mapping[str, TargetScores], order: Sequence[str]
+ALL_PAIRS_UP_TO = 6
+"""Up to this many targets every two are compared; beyond, each with its neighbour in Total order."""
+
+
+def compare_targets(scores: Mapping[str, TargetScores], order: Sequence[str], *, every: bool = False
                     ) -> list[tuple[str, str, dict[str, PairedStat]]]:
-    """Every two targets of one session: paired differences over the items both have complete."""
-    out = []
-    for i, x in enumerate(order):
-        for y in order[i + 1:]:
-            if x in scores and y in scores:
-                out.append((x, y, paired_stats(scores[x].pairs, scores[y].pairs)))
-    return out
+    """Paired differences (B − A over the items both have complete) between the targets of one session:
+    every two of them (always with every=True), or with many targets each and the next one down by Total
+    (is a gap in the ranking real?), which keeps a 13-target leaderboard readable and quick."""
+    keys = [k for k in order if k in scores]
+    if every or len(keys) <= ALL_PAIRS_UP_TO:
+        todo = [(x, y) for i, x in enumerate(keys) for y in keys[i + 1:]]
+    else:
+        ranked = sorted(keys, key=lambda k: -(scores[k].total.score if scores[k].total.score is not None
+                                               else -1.0))
+        todo = list(itertools.pairwise(ranked))
+    return [(x, y, paired_stats(scores[x].pairs, scores[y].pairs)) for x, y in todo]
 
 
 # ---------------------------------------------------------------- formatting
