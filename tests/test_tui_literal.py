@@ -65,3 +65,49 @@ async def test_markup_and_escapes_appear_literally(db_file, demo_url):
         await pilot.pause(0.2)
         text = screen_text(pilot)
         assert f"Final {MARKUP} ␛[2J" in text and "\x1b" not in text and "markdown" in text
+
+
+OSC52 = "\x1b]52;c;aGk=\x07"  # a clipboard write, in a session name
+
+
+async def test_session_names_and_target_keys_are_literal_everywhere(db_file, demo_url):
+    from dataclasses import replace
+
+    from hostile_server import HostileServer
+    from test_tui_sessions import _sessions
+
+    from scsafety_tui.config import TargetConfig
+    from scsafety_tui.demo_profile import demo_target
+
+    hostile = HostileServer({"judge-zero": '{"score": 0, "reason": "strict"}'})
+    url = await hostile.start()
+    try:
+        key = "[b]k[i]"
+        config = config_for(demo_url, ("demo-guardian",))
+        judges = (config.judge.targets[0],
+                  TargetConfig(key="strict", provider="openai", base_url=url, model="judge-zero"),
+                  TargetConfig(key="broken", provider="openai", base_url=demo_url, model="demo-judge+auth"))
+        config = replace(config, targets=(demo_target(key, demo_url, "demo-guardian"),),
+                         judge=replace(config.judge, targets=judges))
+        item = Item("lit-002", "traditional", "insult", ("你好", "再说一遍"))
+        sid = await new_session(db_file, config, [item], name=f"{OSC52}x {MARKUP}")
+        app = app_for(db_file, sid, config)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await run_screen(pilot)
+            await finished(pilot, screen)
+            text = screen_text(pilot)
+            assert "\x1b" not in text and "\x07" not in text
+            assert f"␛]52;c;aGk=␇x {MARKUP}" in text  # the title
+            assert key in text  # the lane header and the scoreboard column
+            lane = screen.lanes[key]
+            # several judges: the failed one and the disagreement are said in the lane, not only in reasons
+            assert "1 of 3 judges failed · judges disagree (2, 0; the median counts)" in lane.view.text
+    finally:
+        await hostile.stop()
+    app = app_for(db_file, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "␛]52;c;aGk=␇x" in screen_text(pilot), what="the home list")
+        assert "\x1b" not in screen_text(pilot) and key in screen_text(pilot)
+        await _sessions(pilot)
+        text = screen_text(pilot)
+        assert "␛]52;c;aGk=␇x" in text and "\x1b" not in text
