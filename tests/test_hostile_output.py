@@ -273,3 +273,23 @@ async def test_credentials_in_a_url_are_scrubbed_from_errors():
     message = info.value.message
     assert "HTTP 401" in message and "***" in message and URL_PASSWORD not in message
     assert base64.b64encode(f"user:{URL_PASSWORD}".encode()).decode() not in message
+
+
+def test_c1_controls_and_bidi_never_reach_stdout_in_any_format(tmp_path, capsys, demo_thread_url):
+    evil = "好的\x9b2J\u202eevil\u200b\x1b[2J"  # 8-bit CSI, a bidi override, a zero-width space, ESC
+    with HostileServerThread({"evil": evil}) as server:
+        config = replace(config_for(demo_thread_url, ("demo-guardian",)),
+                         targets=(TargetConfig(key="e", provider="openai", base_url=server.url, model="evil"),))
+        db = str(tmp_path / "c1.db")
+        asyncio.run(run_session(db, config, bank(1)))
+    for fmt in FORMATS:
+        assert main(["export", "last", "--format", fmt, "--db", db]) == 0
+        out = capsys.readouterr().out
+        for c in ("\x9b", "\u202e", "\u200b", "\x1b"):
+            assert c not in out, (fmt, c)
+        if fmt == "json":  # the same data, escaped: it parses back to the exact answer
+            answers = [t["content"] for c in json.loads(out)["conversations"] for t in c["turns"]
+                       if t["role"] == "assistant"]
+            assert answers == [evil, evil]
+        else:
+            assert "好的\\x9b2J⟨U+202E⟩evil⟨U+200B⟩␛[2J" in out, fmt
