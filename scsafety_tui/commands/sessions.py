@@ -20,7 +20,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from scsafety_tui.scoring import fmt, score_answers
+    from scsafety_tui.scoring import fmt
     from scsafety_tui.store import queries
     from scsafety_tui.store.db import Store
     from scsafety_tui.textsafe import visible
@@ -30,7 +30,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         try:
             out = []
             for s in await queries.list_sessions(store):
-                scores = score_answers(await queries.answer_rows(store, s.id))
+                scores = await queries.session_scores(store, s.id)
                 overall = "\n".join(f"{visible(k)} {fmt(scores[k].total.score) if k in scores else '—'}"
                                      for k in s.targets)
                 out.append((str(s.id), visible(s.name), time.strftime("%m-%d %H:%M", time.localtime(s.created_at)),

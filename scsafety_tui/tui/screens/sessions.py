@@ -14,7 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
-from scsafety_tui.scoring import fmt, score_answers
+from scsafety_tui.scoring import fmt
 from scsafety_tui.store import queries
 from scsafety_tui.store.queries import SessionSummary
 from scsafety_tui.tui.screens.base import WorkerScreen
@@ -133,7 +133,7 @@ class SessionsScreen(WorkerScreen):
                 continue
             cached = self.score_texts.get(sid)
             if cached is None or cached[0] != (s.done, s.errors):
-                scores = score_answers(await queries.answer_rows(self.app.store, sid))
+                scores = await queries.session_scores(self.app.store, sid)
                 totals = [scores[t].total.score if t in scores else None for t in s.targets]
                 known = [x for x in totals if x is not None]
                 self.totals[sid] = sum(known) / len(known) if known else -1.0
