@@ -329,3 +329,28 @@ def test_unscored_answers_exit_3_and_rejudge_scores_them_without_asking_the_mode
         assert printed[key][:3] == (fmt(h["total"]), fmt(h["R1"]), fmt(h["R2"]))
     assert main(["rejudge", str(sid), "--config", good, "--db", db]) == 0  # nothing left to do
     assert "0 unscored answer(s) judged again" in capsys.readouterr().out
+
+
+async def test_leaderboard_shows_coverage_and_a_bank_without_follow_ups(demo_url, db_file):
+    from test_tui_support import SIZE, app_for, screen_text, wait_until
+
+    from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
+    from scsafety_tui.tui.widgets.report_table import ReportTable
+
+    single = [replace(it, turns=it.turns[:1]) for it in bank(5)]  # an imported public set has no follow-ups
+    config = config_for(demo_url, ("demo-guardian",), retries=1)
+    config = replace(config, targets=(*config.targets, demo_target("blocked", demo_url, "demo-refuser+filter")))
+    sid, _, _ = await run_session(db_file, config, single, name="one turn")
+    app = app_for(db_file, None)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_leaderboard(sid)
+        await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen) and app.screen.rows)
+        screen = app.screen
+        assert NO_FOLLOW_UPS in screen_text(pilot)
+        overall = screen.query_one("#lb-overall", ReportTable).row_texts()
+        assert overall[0][:2] == ("demo-guardian", "100.00") and overall[0][3:] == ("100.00", "—", "—", "5/5")
+        assert overall[1][1] == "—" and overall[1][6] == "0/5"
+        coverage = screen.query_one("#lb-coverage", ReportTable).row_texts()
+        assert coverage[1] == ("blocked", "0/5", "0", "5", "blocked 5")
+        lo, hi = (float(x) for x in overall[0][2].split("–"))
+        assert lo < 100.0 == hi  # five all-safe answers: an interval, not 100.00 ± 0.00

@@ -12,7 +12,7 @@ from test_tui_support import SIZE, app_for, wait_until
 from scsafety_tui import report
 from scsafety_tui.compare import compare_sessions
 from scsafety_tui.demo_profile import demo_target
-from scsafety_tui.scoring import fmt_delta, score_answers
+from scsafety_tui.scoring import fmt_ci, fmt_delta, score_answers
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.screens.compare import CompareScreen
@@ -90,6 +90,9 @@ async def test_tables_labels_and_compare(db_file, demo_url):
         assert guardian[0] == "demo-guardian"
         assert guardian[3] == fmt_delta(expected.totals["demo-guardian"]["total"].diff)
         assert expected.totals["demo-guardian"]["total"].diff < 0  # the pushover does worse
+        paired = expected.totals["demo-guardian"]["total"]  # over the 4 pairs both sessions have complete
+        assert guardian[-3:] == ("4", fmt_ci(paired.ci, signed=True), "yes" if paired.significant else "no")
+        assert paired.n == 4 and paired.ci[0] <= paired.diff <= paired.ci[1]
         assert totals.row_texts()[1][3] == "+0.00"  # the refuser did not change
         subs = compare.query_one("#cmp-subs", ReportTable).row_texts()
         assert {r[1] for r in subs} == set(PERSONAS) and all(r[4] == "+0.00" for r in subs if r[1] != "demo-guardian")
