@@ -51,8 +51,8 @@ DWELL_S = 1.0
 """Following lanes stay on a conversation at least this long: readable, and cheap with very fast targets."""
 
 
-BOARD_TITLES = {False: "SC-Safety score (scored answers)",
-                True: "SC-Safety score, human-adjusted (scored answers)"}
+BOARD_TITLES = {False: "SC-Safety score (complete pairs)",
+                True: "SC-Safety score, human-adjusted (complete pairs)"}
 
 
 class RunScreen(Labelling, RunControl):
