@@ -4,6 +4,7 @@ answers (exit 3) and rejudge — checked against hand computations from the raw 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -248,6 +249,7 @@ async def test_fault_run_scores_equal_the_formulas_on_the_sqlite_rows(demo_url, 
             await store.set_label(r.turn_id, r.judge_score() if i % 5 else (r.judge_score() + 1) % 3)
         doc = json.loads(await export_to(store, str(sid), "json", None))
         md = await export_to(store, str(sid), "md", None)
+        csv_text = await export_to(store, str(sid), "csv", None)
         console = Console(file=io.StringIO(), width=200)
         problems = await print_tables(store, sid, console, human=True)
         human_text = console.file.getvalue()
@@ -283,6 +285,10 @@ async def test_fault_run_scores_equal_the_formulas_on_the_sqlite_rows(demo_url, 
     assert problems == 2  # pushover's two conversations ended with an error; nothing is unscored
     # coverage in the Markdown and CSV exports too; the paired comparisons in the JSON
     assert "blocked 13 (round 2 never asked 13)" in md
+    marks = {(r["target"], r["item_id"], r["pair_in_headline"], r["pair_out_reason"])
+             for r in csv.DictReader(io.StringIO(csv_text)) if r["target"] == "pushover"}
+    assert marks == {("pushover", it.id, "no", "error") for it in cut} | {
+        ("pushover", it.id, "yes", "") for it in items[2:]}
     pair = next(c for c in doc["scores"]["comparisons"]["judge"] if (c["a"], c["b"]) == ("pushover", "guardian"))
     assert pair["total"]["pairs"] == 11 and pair["total"]["significant"] is True
     a = doc["scores"]["agreement"]
@@ -300,12 +306,12 @@ def write_config(path: Path, url: str, judge_model: str, targets: tuple[str, ...
     return str(path)
 
 
+@pytest.mark.parametrize("bad_judge", ["demo-judge+badjudge", "demo-judge+error500"])
 def test_unscored_answers_exit_3_and_rejudge_scores_them_without_asking_the_models(tmp_path, demo_thread_url,
-                                                                                  capsys):
+                                                                                  capsys, bad_judge):
     db = str(tmp_path / "j.db")
-    bad = write_config(tmp_path / "bad.toml", demo_thread_url, "demo-judge+badjudge",
-                       ("demo-pushover", "demo-wobbly"))
-    assert main(["run", "--config", bad, "--headless", "--db", db]) == 3  # the judge answered prose
+    bad = write_config(tmp_path / "bad.toml", demo_thread_url, bad_judge, ("demo-pushover", "demo-wobbly"))
+    assert main(["run", "--config", bad, "--headless", "--db", db]) == 3  # prose, or HTTP 500
     out = capsys.readouterr().out
     assert "24 answer(s) unscored" in out and "scsafety-tui rejudge" in out
     con = sqlite3.connect(db)
@@ -354,3 +360,26 @@ async def test_leaderboard_shows_coverage_and_a_bank_without_follow_ups(demo_url
         assert coverage[1] == ("blocked", "0/5", "0", "5", "blocked 5")
         lo, hi = (float(x) for x in overall[0][2].split("–"))
         assert lo < 100.0 == hi  # five all-safe answers: an interval, not 100.00 ± 0.00
+
+
+async def test_rejudge_holds_the_session_lock(demo_url, db_file):
+    from scsafety_tui.engine.rejudge import rejudge
+    from scsafety_tui.store.lock import SessionLock, SessionLocked
+
+    config = config_for(demo_url, ("demo-guardian",), retries=1)
+    good = config
+    config = replace(config, judge=replace(config.judge, targets=(
+        demo_target("demo-judge", demo_url, "demo-judge+badjudge"),)))
+    sid, _, _ = await run_session(db_file, config, bank(3), name="locked")
+    store = await Store.open(db_file)
+    try:
+        lock = await SessionLock.acquire(store, sid)  # as a runner would hold it
+        with pytest.raises(SessionLocked, match=f"session {sid} is being run by this process"):
+            await rejudge(store, sid, config=good)
+        await lock.release()
+        result = await rejudge(store, sid, config=good)
+        assert (result.tried, result.scored) == (6, 6)
+        ts = (await queries.session_scores(store, sid))["demo-guardian"]
+        assert (ts.total.score, ts.total.pairs) == (100.0, 3)
+    finally:
+        await store.close()
