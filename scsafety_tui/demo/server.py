@@ -171,9 +171,8 @@ class DemoServer:
         for kind in ERROR_KNOBS:
             if kind in faults:
                 raise Reject(kind)
-        text = answer(base, messages, self.seed, bad_judge="badjudge" in faults)
-        chunks = stretch(split_chunks(text, conversation_rng(model, messages, self.seed)),
-                          number(request, "x-demo-chunks", 0))
+        chunks = planned_chunks(model, messages, self.seed, number(request, "x-demo-chunks", 0),
+                                bad_judge="badjudge" in faults)
         first = number(request, "x-demo-first-token-delay", self.first_token_delay)
         if "slow" in faults:
             first = max(first, SLOW_FIRST_TOKEN)
@@ -252,6 +251,14 @@ async def _trip(request: web.Request, resp: web.StreamResponse, plan: _Plan, wir
     if "malformed" in faults:
         await resp.write(b"data: {not json\n\n")
     return False
+
+
+def planned_chunks(model: str, messages: list[dict[str, str]], seed: int, count: float = 0, *,
+                   bad_judge: bool = False) -> list[str]:
+    """The answer chunks the server streams for a request (before max_tokens and faults): tests and
+    benches recompute what was sent with this, character for character."""
+    text = answer(split_model(model)[0], messages, seed, bad_judge=bad_judge)
+    return stretch(split_chunks(text, conversation_rng(model, messages, seed)), count)
 
 
 def _max_tokens(body: dict[str, Any]) -> int | None:
