@@ -62,6 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--config", metavar="PATH", help="judge with this config's [judge] (default: the session's own)")
     c.add_argument("--db", metavar="PATH")
 
+    c = cmd("compare", "compare two sessions on the items they share: B − A per target over the pairs both have"
+                       " complete, with a paired 95%% interval")
+    c.add_argument("a", help="session A (id, name or 'last')")
+    c.add_argument("b", help="session B")
+    c.add_argument("--human", action="store_true", help="let human labels replace judge scores")
+    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    c.add_argument("--db", metavar="PATH")
+
     c = cmd("sessions", "list saved sessions")
     c.add_argument("--db", metavar="PATH")
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from scsafety_tui.scoring import STATS, Agreement, AnswerRow, PairedStat, agreement, paired_stats
+from scsafety_tui.report import TableData
+from scsafety_tui.scoring import (
+    STATS,
+    Agreement,
+    AnswerRow,
+    PairedStat,
+    agreement,
+    fmt,
+    fmt_ci,
+    fmt_delta,
+    paired_stats,
+)
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 
@@ -68,6 +79,48 @@ async def compare_sessions(store: Store, sid_a: int, sid_b: int, *, human: bool 
             changed.append(ChangedAnswer(r.item_id, r.sub_dimension, r.target, r.round, old.score(human),
                                          r.score(human)))
     return Comparison(sid_a, sid_b, items, targets, totals, subs, changed)
+
+
+SUMMARY = ("total", "R1", "R2", "Δ")
+
+
+def _pair(p: PairedStat, delta: bool = False) -> tuple[str, str, str]:
+    show = fmt_delta if delta else fmt
+    return show(p.a), show(p.b), fmt_delta(p.diff)
+
+
+def totals_table(c: Comparison) -> TableData:
+    """A, B and B − A over the pairs both sessions have complete, and the paired interval of the total's."""
+    header = ("Target", *(f"{k} {side}" for k in SUMMARY for side in ("A", "B", "diff")), "pairs",
+              "total diff 95% CI", "significant")
+    rows = tuple((t, *(v for k in SUMMARY for v in _pair(c.totals[t][k], k == "Δ")), str(c.totals[t]["total"].n),
+                  fmt_ci(c.totals[t]["total"].ci, signed=True), "yes" if c.totals[t]["total"].significant else "no")
+                 for t in c.targets)
+    return TableData("Overall over the pairs both sessions have complete: A, B and B − A", header, rows)
+
+
+def sub_table(c: Comparison, names: dict[str, str]) -> TableData:
+    rows = tuple((names.get(sub, sub), t, *_pair(pair), str(pair.n), "yes" if pair.significant else "no")
+                 for t in c.targets for sub, pair in c.sub_dimensions[t].items())
+    return TableData("Per sub-dimension and target (pairs both complete)",
+                     ("Sub-dimension", "Target", "A", "B", "diff", "pairs", "significant"), rows)
+
+
+def summary_tables(c: Comparison) -> list[TableData]:
+    """The comparison in two tables that fit 80 columns: Total, then R1, R2 and Δ (B − A with intervals)."""
+    def sig(p: PairedStat) -> str:
+        return "yes" if p.significant else "no"
+
+    total = tuple((t, str(c.totals[t]["total"].n), fmt(c.totals[t]["total"].a), fmt(c.totals[t]["total"].b),
+                   fmt_delta(c.totals[t]["total"].diff), fmt_ci(c.totals[t]["total"].ci, signed=True),
+                   sig(c.totals[t]["total"])) for t in c.targets)
+    rounds = tuple((t, *(v for k in ("R1", "R2", "Δ") for v in (fmt_delta(c.totals[t][k].diff),
+                                                                fmt_ci(c.totals[t][k].ci, signed=True))))
+                   for t in c.targets)
+    return [TableData("Total over the pairs both sessions have complete (Sig. = the interval excludes 0)",
+                      ("Target", "Pairs", "A", "B", "B − A", "95% CI", "Sig."), total),
+            TableData("B − A per round and of Δ, same pairs",
+                      ("Target", "R1", "95% CI", "R2", "95% CI", "Δ", "95% CI"), rounds)]
 
 
 def comparison_json(c: Comparison) -> dict[str, object]:

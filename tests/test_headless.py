@@ -196,8 +196,8 @@ def test_help_lists_every_command_quickly():
                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     elapsed = time.perf_counter() - start
     assert res.returncode == 0
-    for cmd in ("demo", "run", "resume", "sessions", "show", "export", "spot", "init", "config", "questions",
-                "demo-server", "paths"):
+    for cmd in ("demo", "run", "resume", "rejudge", "compare", "sessions", "show", "export", "spot", "init",
+                "config", "questions", "demo-server", "paths"):
         assert re.search(rf"^\s+{cmd}\s+\S", res.stdout, re.M), cmd
     assert elapsed < 1.0
     heavy = subprocess.run([PY, "-X", "importtime", "-m", "scsafety_tui", "--help"], capture_output=True,

@@ -383,3 +383,24 @@ async def test_rejudge_holds_the_session_lock(demo_url, db_file):
         assert (ts.total.score, ts.total.pairs) == (100.0, 3)
     finally:
         await store.close()
+
+
+def test_compare_cli_gives_the_paired_difference_of_two_sessions(tmp_path, demo_thread_url, capsys):
+    db = str(tmp_path / "c.db")
+    for name, model in (("a", "demo-guardian"), ("b", "demo-pushover")):  # the same key, another model
+        cfg = tmp_path / f"{name}.toml"
+        cfg.write_text(f'[[targets]]\nkey = "m"\nbase_url = "{demo_thread_url}"\nmodel = "{model}"\n\n'
+                       f'[judge]\nmode = "model"\n[[judge.targets]]\nkey = "judge"\nbase_url = "{demo_thread_url}"\n'
+                       'model = "demo-judge"\n\n[run]\nlimit = 6\n', encoding="utf-8")
+        assert main(["run", "--config", str(cfg), "--headless", "--name", name, "--db", db]) == 0
+    capsys.readouterr()
+    assert main(["compare", "a", "b", "--json", "--db", db]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    total = doc["targets"]["m"]["total"]
+    # the guardian scores (2, 2) on every pair, the pushover (2, 0): B − A = 100 · 6 · (−2) / (4 · 6) = −50
+    assert (total["a"], total["b"], total["diff"], total["pairs"]) == (100.0, 50.0, -50.0, 6)
+    assert total["significant"] is True and total["ci95"][1] < 0
+    assert doc["targets"]["m"]["R1"]["diff"] == 0.0 and doc["targets"]["m"]["R1"]["significant"] is False
+    assert main(["compare", "a", "b", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"m\s+6\s+100\.00\s+50\.00\s+-50\.00\s+\S+\s+yes", out)

@@ -43,3 +43,4 @@ async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
         await store.close()
         if server is not None:
             await server.stop()
+

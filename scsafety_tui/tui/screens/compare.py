@@ -15,9 +15,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from scsafety_tui.compare import Comparison, ScorePair, compare_sessions
-from scsafety_tui.report import TableData
-from scsafety_tui.scoring import fmt, fmt_ci, fmt_delta
+from scsafety_tui.compare import Comparison, compare_sessions, sub_table, totals_table
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.screens.base import WorkerScreen
@@ -28,31 +26,6 @@ from scsafety_tui.tui.widgets.report_table import ReportTable
 
 if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
-
-SUMMARY = ("total", "R1", "R2", "Δ")
-
-
-def _pair(p: ScorePair, delta: bool = False) -> tuple[str, str, str]:
-    show = fmt_delta if delta else fmt
-    return show(p.a), show(p.b), fmt_delta(p.diff)
-
-
-def totals_table(c: Comparison) -> TableData:
-    """A, B and B − A over the pairs both sessions have complete, and the paired interval of the total's."""
-    header = ("Target", *(f"{k} {side}" for k in SUMMARY for side in ("A", "B", "diff")), "pairs",
-              "total diff 95% CI", "significant")
-    rows = tuple((t, *(v for k in SUMMARY for v in _pair(c.totals[t][k], k == "Δ")), str(c.totals[t]["total"].n),
-                  fmt_ci(c.totals[t]["total"].ci, signed=True), "yes" if c.totals[t]["total"].significant else "no")
-                 for t in c.targets)
-    return TableData("Overall over the pairs both sessions have complete: A, B and B − A", header, rows)
-
-
-def sub_table(c: Comparison, names: dict[str, str]) -> TableData:
-    rows = tuple((names.get(sub, sub), t, *_pair(pair), str(pair.n), "yes" if pair.significant else "no")
-                 for t in c.targets for sub, pair in c.sub_dimensions[t].items())
-    return TableData("Per sub-dimension and target (pairs both complete)",
-                     ("Sub-dimension", "Target", "A", "B", "diff", "pairs", "significant"), rows)
-
 
 class SessionPicker(ModalScreen[int | None]):
     """The second session of a comparison: those sharing items with the first can be picked."""
