@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 from engine_helpers import bank, run_session
-from test_tui_support import SIZE, app_for, run_screen, wait_until
+from test_tui_support import SIZE, app_for, finished, new_session, run_screen, wait_until
 from transcript_server import TranscriptServer
 
 from scsafety_tui.config import Config, JudgeConfig, RunConfig, TargetConfig
@@ -174,15 +174,22 @@ async def test_transcript_through_the_whole_path(db_file, server, case):
         assert "[empty]" in md and "empty answer (finish_reason length): not scored" in md
 
 
+@pytest.mark.parametrize("live", [True, False], ids=["live", "stored"])
 @pytest.mark.parametrize("name", ["ollama-qwen3-inline-think", "anthropic-thinking-blocks"])
-async def test_tui_shows_the_answer_and_reasoning_only_on_request(db_file, server, name):
+async def test_tui_shows_the_answer_and_reasoning_only_on_request(db_file, server, name, live):
+    """Live: the app runs the session (lanes built from events); stored: it opens the finished one."""
     case = BY_NAME[name]
     config = config_for(server, case)
-    sid, status, _ = await run_session(db_file, config, bank(1))
-    assert status == "done"
-    app = app_for(db_file, sid, config, start=False)
+    if live:
+        sid = await new_session(db_file, config, bank(1))
+    else:
+        sid, status, _ = await run_session(db_file, config, bank(1))
+        assert status == "done"
+    app = app_for(db_file, sid, config, start=live)
     async with app.run_test(size=SIZE) as pilot:
         screen = await run_screen(pilot)
+        if live:
+            await finished(pilot, screen)
         lane = screen.lanes["m"]
 
         def shown() -> str:

@@ -26,7 +26,7 @@ KNOBS = frozenset({
     "slow",               # first token after 5 s
     "hang",               # headers, then nothing, ever
     "badjudge",           # the judge answers prose instead of JSON
-    "reasoning",          # stream reasoning_content (OpenAI) / thinking (Anthropic) deltas before the answer
+    "reasoning",          # 4 reasoning tokens before the answer: reasoning_content (OpenAI), a thinking block (Anthropic)
     "no-usage",           # ignore stream_options.include_usage
     "no-stream-options",  # reject a request carrying stream_options with a 400
 })

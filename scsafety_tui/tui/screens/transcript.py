@@ -32,6 +32,7 @@ class TranscriptScreen(WorkerScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "dismiss", "Back"),
         Binding("m", "toggle_markdown", "Markdown"),
+        Binding("t", "toggle_thinking", "Reasoning"),
     ]
     app: ScSafetyApp
 
@@ -41,6 +42,7 @@ class TranscriptScreen(WorkerScreen):
         self.heading = title
         self.lanes = [Lane(p.label, p.target) for p in panes]
         self.markdown = False
+        self.thoughts = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -65,8 +67,12 @@ class TranscriptScreen(WorkerScreen):
     def _draw(self) -> None:
         for lane in self.lanes:
             lane.touch()
-            lane.flush(lambda rnd: "", self.markdown, True, False)
+            lane.flush(lambda rnd: "", self.markdown, True, False, self.thoughts)
 
     def action_toggle_markdown(self) -> None:
         self.markdown = not self.markdown
+        self._draw()
+
+    def action_toggle_thinking(self) -> None:
+        self.thoughts = not self.thoughts
         self._draw()

@@ -27,7 +27,7 @@ Block = tuple[Hashable, str, Callable[[], RenderableType]]  # (cache key, compon
 
 
 def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: bool = False,
-                thoughts: bool = False, stream_reasoning: str = "") -> list[Block]:
+                thoughts: bool = False, stream_reasoning: str = "", hint: str = " · t shows it") -> list[Block]:
     """What one round shows, top to bottom; the keys change exactly when the rendering would.
     target: this answer is the one the label keys (0/1/2/x) apply to, so say so under its badge.
     thoughts: show the model's reasoning in full (dimmed); otherwise one collapsed line says it is there."""
@@ -38,7 +38,7 @@ def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: b
                             lambda: Text.assemble((f"Q{r}{origin}", "bold reverse"), raw(turn.prompt)))]
     thought = stream_reasoning if turn.live else turn.reasoning
     if thought:
-        blocks.append(_reasoning_block(r, thought, thoughts, turn.live))
+        blocks.append(_reasoning_block(r, thought, thoughts, turn.live, hint))
     if turn.live:
         blocks.append((("a", r, "live", stream), "answer",
                        lambda: raw(stream) + Text("▍", style="dim") if stream else Text("…", style="dim")))
@@ -102,13 +102,13 @@ def _reasoning_badge(turn: TurnModel) -> Block:
 _NOTE_CLASS = {ERROR: "error", BLOCKED: "blocked", CANCELLED: "muted", EMPTY: "error"}
 
 
-def _reasoning_block(r: int, thought: str, shown: bool, live: bool) -> Block:
+def _reasoning_block(r: int, thought: str, shown: bool, live: bool, hint: str) -> Block:
     """The reasoning, apart from the answer: collapsed to one line by default, dimmed when shown."""
     if not shown:
         n = len(thought)
         what = "reasoning…" if live else "reasoning"
-        return (("th", r, "collapsed", n, live), "reasoning",
-                lambda: Text(f"▸ {what} ({n:,} chars, not part of the answer) · t shows it"))
+        return (("th", r, "collapsed", n, live, hint), "reasoning",
+                lambda: Text(f"▸ {what} ({n:,} chars, not part of the answer){hint}"))
     return (("th", r, thought, live), "reasoning",
             lambda: Text.assemble(("▾ reasoning (not part of the answer)", "bold"), "\n", raw(thought)))
 

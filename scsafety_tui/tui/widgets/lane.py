@@ -53,6 +53,8 @@ class Lane(Vertical):
         """Whether the lane had focus at the last flush: the label keys apply to a focused lane."""
         self.labels = True
         """Mark the answer the label keys apply to when focused (False where there are no label keys)."""
+        self.reasoning_hint = " · t shows it"
+        """Said after a collapsed reasoning line ("" where no key shows it)."""
 
     def compose(self) -> ComposeResult:
         yield self.header
@@ -104,7 +106,7 @@ class Lane(Vertical):
                 blocks += turn_blocks(turn, stream_text(turn.round) if live else "", md, reasons,
                                       target=turn is marked, thoughts=thoughts,
                                       stream_reasoning=stream_reasoning(turn.round) if live and stream_reasoning
-                                      else "")
+                                      else "", hint=self.reasoning_hint)
             self.view.set_blocks(blocks, follow=not self.pinned)
 
     def _turns(self) -> list[TurnModel]:

@@ -33,6 +33,7 @@ class SpotLanes(HorizontalScroll):
         await self.mount_all(self.lanes.values())
         for lane in self.lanes.values():
             lane.pinned = pinned
+            lane.reasoning_hint = ""  # the spot screen's keys go to its form: reasoning stays one line here
             lane.show(item, None, sub_label)
         self._fit_lanes()
 
