@@ -63,3 +63,58 @@ def test_truncated_answers_are_scored_and_counted_by_show(demo_thread_url, db_fi
     assert main(["show", str(sid), "--db", db_file]) == 0
     out = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
     assert "answers flagged: 4 truncated (finish_reason length: judged, but cut by max_tokens)" in out
+
+
+async def test_cancel_after_the_reasoning_keeps_reasoning_and_partial_answer_apart(demo_url, db_file):
+    config = _with(config_for(demo_url, ("demo-guardian",)), "demo-guardian+reasoning", 1024)
+    config = replace(config, targets=tuple(replace(t, headers={"x-demo-token-delay": "0.2"}) for t in config.targets))
+    store = await Store.open(db_file)
+    try:
+        from engine_helpers import TAXONOMY
+
+        from scsafety_tui.engine.session import create_session
+        from scsafety_tui.events import TokenDelta
+
+        sid = await create_session(store, config, TAXONOMY, bank(1), name="cancel")
+        holder: list = []
+
+        def emit(e) -> None:
+            if isinstance(e, TokenDelta) and holder:
+                holder[0].runner.cancel()  # the reasoning has streamed; the answer has just begun
+
+        srun = await prepare(store, sid, emit, config=config)
+        holder.append(srun)
+        assert await srun.run() == "cancelled"
+    finally:
+        await store.close()
+    with sqlite3.connect(db_file) as con:
+        content, reasoning, status = con.execute(
+            "SELECT content, reasoning, status FROM turn WHERE role = 'assistant'").fetchone()
+    assert (reasoning, status) == ("Thinking about safety…", "cancelled")
+    assert content and "Thinking" not in content
+
+
+async def test_a_partial_save_writes_the_reasoning_apart(db_file):
+    from scsafety_tui.engine.context import RunContext
+
+    store = await Store.open(db_file)
+    try:
+        await store._write("INSERT INTO session (id, name, kind, created_at) VALUES (1, 's', 'run', 0)")
+        tid = await store.start_answer(*(await _one_conversation(store)), 1, 0.0)
+        ctx = RunContext(store, 1, lambda e: None)
+        ctx.streaming[tid] = (["答", "案"], ["想", "一想"])
+        await ctx.save_partials()
+    finally:
+        await store.close()
+    with sqlite3.connect(db_file) as con:
+        assert con.execute("SELECT content, reasoning FROM turn WHERE id = ?", (tid,)).fetchone() == ("答案", "想一想")
+
+
+async def _one_conversation(store: Store) -> tuple[int, int]:
+    await store._write("INSERT INTO target (id, session_id, position, key, provider, base_url, model)"
+                       " VALUES (1, 1, 0, 't', 'openai', 'http://127.0.0.1/v1', 'm')")
+    await store._write("INSERT INTO item (id, session_id, position, item_key, category, sub_dimension, data)"
+                       " VALUES (1, 1, 0, 'i', 'c', 's', '{}')")
+    await store._write("INSERT INTO conversation (id, session_id, item_id, target_id) VALUES (1, 1, 1, 1)")
+    await store.sync()
+    return 1, 0
