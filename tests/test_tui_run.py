@@ -63,7 +63,7 @@ async def test_lanes_stream_and_scoreboard_equals_store(db_file, slow_url, monke
             for row in board.score_rows:
                 expected = row_text(row, scores[target])
                 assert board.get_cell(row, target).plain == expected, (row, target)
-            assert board.text_at("total", target) == f"{scores[target].total.score:.2f} ({scores[target].total.scored})"
+            assert board.text_at("total", target) == f"{scores[target].total.score:.2f} ({scores[target].total.pairs})"
         assert board.text_at("r2", "demo-pushover").startswith("0.00")  # the follow-up gets the pushover
         nav = screen.query_one(Navigator)
         assert all(g.isdigit() for marks in screen.st.glyphs.values() for g in marks)
@@ -196,6 +196,7 @@ async def test_blocks_and_errors_in_place_then_retry(db_file, demo_url):
         assert "✗ auth" in text
         board = screen.query_one(Scoreboard)
         assert board.text_at("total", "filtered") == "—" and board.text_at("total", "flaky") == "—"
+        assert board.text_at("pairs", "filtered") == "0/2"  # coverage: blocked pairs are out, and counted
 
         # auth:1 fails the first request of each distinct conversation state: a retry gets round 1
         # through and fails round 2; the next retry finishes it
@@ -207,7 +208,7 @@ async def test_blocks_and_errors_in_place_then_retry(db_file, demo_url):
         await wait_until(pilot, lambda: screen.st.glyphs[(first, "flaky")] == ["1", "1"], what="retry 2")
         await finished(pilot, screen)
         scores = await store_scores(db_file, sid)
-        assert board.text_at("total", "flaky") == row_text("total", scores["flaky"]) == "50.00 (4)"
+        assert board.text_at("total", "flaky") == row_text("total", scores["flaky"]) == "50.00 (2)"  # 2 pairs
     assert (await session_summary(db_file, sid)).errors == 0
 
 
