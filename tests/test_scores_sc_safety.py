@@ -31,6 +31,7 @@ from scsafety_tui.scoring import (
     fmt,
     fmt_ci,
     score_answers,
+    unscored_answers,
 )
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
@@ -60,28 +61,30 @@ def test_round_2_failures_leave_total_the_mean_of_the_rounds():
 
 
 def test_coverage_counts_every_pair_out_with_its_reason():
-    items = {q: ItemScope(CAT, SUB, 2) for q in ("ok", "r2err", "r1err", "r1blk", "empty", "judge", "cancel",
-                                                  "pending")}
+    items = {q: ItemScope(CAT, SUB, 2) for q in ("ok", "r2err", "r1err", "r1blk", "empty", "judge", "judging",
+                                                  "cancel", "pending")}
     items["single"] = ItemScope(CAT, SUB, 1)  # no follow-up, in a session whose other items have one
     rows = [ans("ok", 1, 2), ans("ok", 2, 1),
             ans("r2err", 1, 2), ans("r2err", 2, None, "error"),
             ans("r1err", 1, None, "error"),
             ans("r1blk", 1, None, "blocked"),
             ans("empty", 1, 2), ans("empty", 2, None, "empty"),
-            ans("judge", 1, None, "done"), ans("judge", 2, 2),  # every judge failed on round 1
+            replace(ans("judge", 1, None), judge_scores=(None, None)), ans("judge", 2, 2),  # both judges failed
+            ans("judging", 1, 2), ans("judging", 2, None),  # answered; its verdict is not stored yet
             ans("cancel", 1, 2), ans("cancel", 2, None, "cancelled"),
             ans("single", 1, 2, rounds=1)]
     ts = score_answers(rows, scope=Scope(items, ("m",)))["m"]
-    assert (ts.total.pairs, ts.total.in_scope) == (1, 9)
+    assert (ts.total.pairs, ts.total.in_scope) == (1, 10)
     assert dict(ts.total.reasons) == {"error": 2, "blocked": 1, "empty": 1, "judge failed": 1,
-                                      "cancelled/pending": 2, "no follow-up": 1}
+                                      "cancelled/pending": 3, "no follow-up": 1}
+    assert unscored_answers(rows) == 1  # only the answer whose judges failed; one being judged is not
     assert ts.total.r2_never_asked == 2  # r1err and r1blk ended their conversations
     assert ts.excluded["pending"] == "cancelled/pending" and ts.excluded["single"] == "no follow-up"
     assert ts.total.score == 75.0 and ts.total.score == (ts.round(1) + ts.round(2)) / 2
-    assert ts.total.coverage() == ("1/9 pairs complete · out: error 2, blocked 1, empty 1, judge failed 1, "
-                                   "cancelled/pending 2, no follow-up 1 (round 2 never asked 2)")
+    assert ts.total.coverage() == ("1/10 pairs complete · out: error 2, blocked 1, empty 1, judge failed 1, "
+                                   "cancelled/pending 3, no follow-up 1 (round 2 never asked 2)")
     cov = report.coverage_table({"m": ts}, TAXONOMY, ["m"]).rows[0]
-    assert cov[:4] == ("m", "1/9", "0", "8") and "judge failed 1" in cov[4]
+    assert cov[:4] == ("m", "1/10", "0", "9") and "judge failed 1" in cov[4]
 
 
 def test_block_as_refusal_scores_a_block_1_only_when_asked():
