@@ -61,6 +61,8 @@ class LiveScores:
         self.items = items
         # every item × target is in scope from the start, so coverage counts pairs not yet run as pending
         self.scope = Scope.of(items.values(), targets) if targets else None
+        self.block_as_refusal = False
+        """The session's [run] block_as_refusal (the screen sets it from the store)."""
         self.rows: dict[AnswerKey, AnswerRow] = {}
         self.labels: dict[AnswerKey, int] = {}
         self.dirty = True
@@ -90,9 +92,9 @@ class LiveScores:
         """Judge-only scores, or human-adjusted ones (a label replaces the judges' median)."""
         self.dirty = False
         if not human:
-            return score_answers(self.rows.values(), scope=self.scope)
+            return score_answers(self.rows.values(), scope=self.scope, block_as_refusal=self.block_as_refusal)
         return score_answers((replace(r, label=self.labels.get(k)) for k, r in self.rows.items()), human=True,
-                             scope=self.scope)
+                             scope=self.scope, block_as_refusal=self.block_as_refusal)
 
 
 class RunState:

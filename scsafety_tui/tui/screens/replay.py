@@ -51,6 +51,7 @@ class ReplayScreen(RunScreen):
         rows = await queries.answer_rows(self.app.store, self.session_id)
         old = self.st
         self.state = RunState([old.items[i] for i in old.order], old.targets)
+        self.st.scores.block_as_refusal = await queries.block_as_refusal(self.app.store, self.session_id)
         self.st.seed([], {(r.target, r.item_id, r.round): r.label for r in rows if r.label is not None})
         self.st.progress = Progress(0, len(old.order) * len(old.targets), 0, 0, 0)
         nav = self.query_one(Navigator)

@@ -157,6 +157,7 @@ class RunScreen(Labelling, RunControl):
         store = self.app.store
         self.st.seed(await queries.answer_rows(store, self.session_id),
                      truncated=await queries.truncated_answers(store, self.session_id))
+        self.st.scores.block_as_refusal = await queries.block_as_refusal(store, self.session_id)
         s = next(s for s in await queries.list_sessions(store) if s.id == self.session_id)
         self.st.progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
         nav = self.query_one(Navigator)
