@@ -407,3 +407,26 @@ def test_compare_cli_gives_the_paired_difference_of_two_sessions(tmp_path, demo_
     assert main(["compare", "a", "b", "--db", db]) == 0
     out = capsys.readouterr().out
     assert re.search(r"m\s+6\s+100\.00\s+50\.00\s+-50\.00\s+\S+\s+yes", out)
+
+
+async def test_block_as_refusal_is_a_run_setting_kept_with_the_session(db_file, demo_url):
+    from scsafety_tui.config import ConfigError, parse_config
+    from scsafety_tui.engine.session import create_session
+
+    def doc(value: object) -> dict:
+        return {"targets": [{"key": "m", "base_url": demo_url, "model": "demo-guardian"}],
+                "run": {"block_as_refusal": value}}
+
+    assert parse_config(doc(True)).run.block_as_refusal is True
+    assert parse_config({"targets": doc(True)["targets"]}).run.block_as_refusal is False  # off by default
+    with pytest.raises(ConfigError, match=r"^c\.toml: run\.block_as_refusal: expected true or false, got 'yes'$"):
+        parse_config(doc("yes"), "c.toml")
+    store = await Store.open(db_file)
+    try:
+        on = await create_session(store, parse_config(doc(True)), TAXONOMY, bank(2), name="on")
+        off = await create_session(store, parse_config(doc(False)), TAXONOMY, bank(2), name="off")
+        assert await queries.block_as_refusal(store, on) and not await queries.block_as_refusal(store, off)
+    finally:
+        await store.close()
+    example = (Path(__file__).parents[1] / "config.example.toml").read_text(encoding="utf-8")
+    assert "block_as_refusal = false" in example
