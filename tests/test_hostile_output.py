@@ -293,3 +293,15 @@ def test_c1_controls_and_bidi_never_reach_stdout_in_any_format(tmp_path, capsys,
             assert answers == [evil, evil]
         else:
             assert "好的\\x9b2J⟨U+202E⟩evil⟨U+200B⟩␛[2J" in out, fmt
+
+
+def test_a_banks_own_taxonomy_names_print_literally(tmp_path, capsys):
+    shipped = (Path(__file__).parent.parent / "questions" / "taxonomy.toml").read_text(encoding="utf-8")
+    (tmp_path / "taxonomy.toml").write_text(shipped.replace('name_zh = "脏话侮辱"', 'name_zh = "[red]脏话\\u001b[2J"')
+                                            .replace('name_zh = "传统安全类"', 'name_zh = "[b]传统"'), encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "x-1", "category": "traditional", "sub_dimension": "insult",
+                                                  "turns": ["你好"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert main(["questions", "stats", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    _no_escapes(out)
+    assert "[red]脏话␛[2J" in out and "[b]传统" in out
