@@ -184,10 +184,10 @@ class DemoServer:
 
     async def _stream(self, request: web.Request, plan: _Plan, wire: Wire) -> web.StreamResponse:
         resp = web.StreamResponse(headers=_SSE_HEADERS)
-        await resp.prepare(request)
         try:
+            await resp.prepare(request)
             await self._script(request, resp, plan, wire)
-        except ConnectionError:  # the client left between two writes
+        except ConnectionError:  # the client left before the headers went out, or between two writes
             self._client_left()
         return resp
 
