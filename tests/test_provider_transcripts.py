@@ -252,3 +252,29 @@ async def test_score_reasoning_judges_it_apart_from_the_answer(db_file, server):
         await store.close()
     assert [len(r.judge_scores) for r in rows] == [1, 1], "a reasoning verdict was counted in the answer's score"
     assert md.count("on the reasoning (not counted in the score)") == 2
+
+
+async def test_replay_shows_reasoning_apart_and_the_truncated_badge(db_file, server):
+    from scsafety_tui.tui.screens.replay import ReplayScreen
+
+    think, cut = BY_NAME["deepseek-r1-reasoning-content"], BY_NAME["openai-finish-length"]
+    config = config_for(server, think)
+    config = replace(config, targets=(*config.targets, replace(config.targets[0], key="c",
+                                                               base_url=server.base_url(cut.name))))
+    sid, status, _ = await run_session(db_file, config, bank(1))
+    assert status == "done"
+    app = app_for(db_file, sid, config, start=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await run_screen(pilot)
+        pilot.app.open_replay(sid, None)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReplayScreen) and pilot.app.screen.state)
+        screen = pilot.app.screen
+        await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
+        def shown(key: str) -> str:
+            return "".join(screen.lanes[key].view.text.split())
+
+        await wait_until(pilot, lambda: "✂truncated" in shown("c"), what="the truncated badge")
+        await wait_until(pilot, lambda: R1_ANSWER in shown("m"), what="the answer")
+        assert R1_REASON[:12] not in shown("m") and "▸reasoning(" in shown("m")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: R1_REASON in shown("m"), what="the reasoning after t")
