@@ -430,3 +430,12 @@ async def test_block_as_refusal_is_a_run_setting_kept_with_the_session(db_file, 
         await store.close()
     example = (Path(__file__).parents[1] / "config.example.toml").read_text(encoding="utf-8")
     assert "block_as_refusal = false" in example
+
+
+def test_rejudge_and_compare_refuse_a_mistyped_database(tmp_path, capsys):
+    missing = str(tmp_path / "nope.db")
+    assert main(["rejudge", "1", "--db", missing]) == 2
+    assert capsys.readouterr().err.strip() == f"scsafety-tui: {missing}: no such database"
+    assert main(["compare", "1", "2", "--db", missing]) == 2
+    assert capsys.readouterr().err.count("\n") == 1  # one line
+    assert not Path(missing).exists()

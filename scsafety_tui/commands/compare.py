@@ -25,7 +25,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from scsafety_tui.store import queries
         from scsafety_tui.store.db import Store
 
-        store = await Store.open(db_path(args, load_user_config(args, required=False)))
+        store = await Store.open(db_path(args, load_user_config(args, required=False)), readonly=True)
         try:
             a = await queries.resolve_session(store, args.a)
             b = await queries.resolve_session(store, args.b)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from scsafety_tui.commands.common import db_path, load_user_config
+from scsafety_tui.errors import InputError
 
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
@@ -24,6 +26,8 @@ async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
     from scsafety_tui.store.db import Store
 
     console = stdout_console()
+    if db != ":memory:" and not Path(db).exists():  # a mistyped --db is an error, not a new empty database
+        raise InputError(f"{db}: no such database")
     store = await Store.open(db)
     server = None
     try:
