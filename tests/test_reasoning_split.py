@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scsafety_tui.providers.base import MalformedStream, StreamState
+from scsafety_tui.providers.base import MalformedStream, StreamState, TransientError
 
 THINK = "<think>\n先想一想：这是骂人的请求。\n</think>\n\n我不能帮你写骂人的话。"
 
@@ -67,3 +67,21 @@ def test_reasoning_without_answer_is_an_empty_completion_not_an_error():
     state.finish_reason = "length"
     c = state.finish("[DONE]")
     assert (c.text, c.reasoning, c.finish_reason) == ("", "思考", "length")
+
+
+@pytest.mark.parametrize(("sent", "stored"), [("max_tokens", "length"), ("model_length", "length"),
+                                              ("eos", "eos"), ("stop", "stop")])
+def test_finish_reasons_that_mean_a_cut_are_stored_as_length(sent, stored):
+    state = StreamState(None)
+    state.add("部分")
+    state.finish_reason = sent
+    assert state.finish("[DONE]").finish_reason == stored
+
+
+@pytest.mark.parametrize("reason", ["network_error", "error"])
+def test_a_server_failure_as_finish_reason_is_transient(reason):
+    state = StreamState(None)
+    state.add("部分")
+    state.finish_reason = reason
+    with pytest.raises(TransientError, match=reason):
+        state.finish("[DONE]")

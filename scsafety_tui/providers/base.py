@@ -63,6 +63,10 @@ BLOCK_REASONS = frozenset({"content_filter", "sensitive", "refusal"})
 sensitive, Anthropic refusal."""
 TRUNCATED = "length"
 """The finish reason of an answer cut by max_tokens (Anthropic's max_tokens is stored as this)."""
+_FINISH_ALIASES = {"max_tokens": "length", "model_length": "length"}
+"""Gateways passing Anthropic's max_tokens through, Mistral's model_length: the same cut."""
+_FAILED_REASONS = frozenset({"network_error", "error"})
+"""GLM's network_error, Mistral's error: the server failed mid-answer; asking again may work."""
 
 
 # ---------------------------------------------------------------- errors
@@ -359,7 +363,10 @@ class StreamState:
         self._split_bare_close()
         if self.reasoning_chunks and not self.reasoning.strip():
             self.reasoning_chunks = []  # an empty <think></think> (Qwen3 with thinking off) is no reasoning
-        reason = self.finish_reason
+        reason = self.finish_reason = _FINISH_ALIASES.get(self.finish_reason or "", self.finish_reason)
+        if reason in _FAILED_REASONS:
+            raise TransientError(f"the server stopped the answer with finish_reason {reason} after "
+                                 f"{len(self.chunks)} chunks")
         if reason in BLOCK_REASONS:
             c = self.completion()
             what = ("the model's safety system stopped the answer (stop_reason refusal)" if reason == "refusal"
