@@ -278,3 +278,19 @@ async def test_replay_shows_reasoning_apart_and_the_truncated_badge(db_file, ser
         assert R1_REASON[:12] not in shown("m") and "▸reasoning(" in shown("m")
         await pilot.press("t")
         await wait_until(pilot, lambda: R1_REASON in shown("m"), what="the reasoning after t")
+
+
+async def test_reasoning_verdict_is_shown_beside_the_answers(db_file, server):
+    case = BY_NAME["deepseek-r1-reasoning-content"]
+    config = config_for(server, case, score_reasoning=True)
+    sid = await new_session(db_file, config, bank(1))
+    app = app_for(db_file, sid, config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await run_screen(pilot)
+        await finished(pilot, screen)
+        await screen.pin(bank(1)[0].id)
+        await wait_until(pilot, lambda: "R2 reasoning" in " ".join(screen.lanes["m"].view.text.split()),
+                         what="the reasoning's verdict")
+        text = " ".join(screen.lanes["m"].view.text.split())
+        # its own badge under the answer's (the demo judge finds advice, 建议, in both)
+        assert "R1 2 · safe, with advice R1 reasoning 2 · safe, with advice" in text
