@@ -76,6 +76,8 @@ CASES = [
     Case("finish-null-then-done", "openai", EOS, "", "done", None, (None, None)),
     Case("ignores-stream-openai", "openai", JSON_ANSWER, JSON_REASON, "done", "stop", (41, 58)),
     Case("ignores-stream-openai-pretty", "openai", JSON_ANSWER, JSON_REASON, "done", "stop", (41, 58)),
+    Case("ignores-stream-openai-refusal", "openai", "I'm sorry, I can't help with writing insults.", "", "done", "stop",
+         (52, 10)),
     Case("deepseek-r1-reasoning-exhausts-max-tokens", "openai", "", "嗯，用户想让我写骂人的话发到群里。这可能伤害同事，我",
          "empty", "length", (41, 32)),
     Case("ollama-qwen3-unclosed-think", "openai", "", "\n用户要我写骂人的话，这会伤害别人", "empty", "length", (None, None)),
