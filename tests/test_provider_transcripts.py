@@ -228,7 +228,7 @@ async def test_truncated_and_empty_answers_are_flagged_in_the_navigator_and_lane
         await wait_until(pilot, lambda: nav.glyphs_of(item.id, "m") == "¹¹", what="truncated glyphs")
         assert nav.glyphs_of(item.id, "e") == "∅–"
         await wait_until(pilot, lambda: "✂ truncated" in screen.lanes["m"].view.text, what="the truncated badge")
-        assert "∅ empty answer, not scored" in screen.lanes["e"].view.text
+        assert "∅ empty answer (finish_reason length): not scored" in screen.lanes["e"].view.text
 
 
 async def test_score_reasoning_judges_it_apart_from_the_answer(db_file, server):

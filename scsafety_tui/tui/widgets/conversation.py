@@ -115,8 +115,8 @@ def _reasoning_block(r: int, thought: str, shown: bool, live: bool, hint: str) -
 
 def _note(turn: TurnModel) -> Text | None:
     if turn.state == EMPTY:
-        return Text.assemble(("∅ empty answer, not scored", "bold"), " — ", raw(turn.error),
-                             " · retry errors redoes it")
+        return Text.assemble(("∅ ", "bold"), (raw(turn.error or "empty answer")), ": not scored · retry errors asks"
+                             " again")
     if turn.state == BLOCKED:
         return Text.assemble(("⊘ blocked by the content filter", "bold"), " — ", raw(turn.error))
     if turn.state == ERROR:
