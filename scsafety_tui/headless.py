@@ -119,6 +119,8 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
         console.print(report.rich_table(table))
     if human:
         console.print(Text(agreement_of(rows).text()))
+    if flags := queries.flags_line(*await queries.answer_flags(store, sid)):  # truncated / empty answers
+        console.print(Text(flags))
     errored = (await queries.status_counts(store, sid)).get("error", 0)
     if errored:
         console.print(f"[red]{errored} conversation(s) ended with an error[/]; rerun them with "

@@ -73,12 +73,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         try:
             sid = await queries.resolve_session(store, args.session)
             warn_damaged(sid, await queries.damaged_answers(store, sid))
-            console = stdout_console()
-            await print_tables(store, sid, console, human=args.human)
-            if line := queries.flags_line(*await queries.answer_flags(store, sid)):
-                from rich.text import Text
-
-                console.print(Text(line))
+            await print_tables(store, sid, stdout_console(), human=args.human)
         finally:
             await store.close()
         return 0
