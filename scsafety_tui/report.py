@@ -81,7 +81,7 @@ def paired_table(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Seq
     for a, b, stats in compare_targets(scores, order):
         t = stats["total"]
         rows.append((a, b, str(t.n), fmt_delta(t.diff), fmt_ci(t.ci, signed=True),
-                     "yes" if t.significant else "no"))
+                     "—" if not t.n else "yes" if t.significant else "no"))  # no pairs: nothing to test
     many = len([k for k in order if k in scores]) > ALL_PAIRS_UP_TO
     return TableData("Paired differences of Total between targets (items both have complete; Sig. = the "
                      "interval excludes 0)" + ("; each target against the next one down" if many else ""),

@@ -110,3 +110,18 @@ async def test_tables_labels_and_compare(db_file, demo_url):
         lanes = app.screen.lanes
         assert [lane.index for lane in lanes] == ["A", "B"]
         assert lanes[0].view.text and lanes[0].view.text != lanes[1].view.text
+
+
+async def test_at_80_columns_the_answers_go_below_the_tables(db_file, demo_url):
+    sid, _, _ = await run_session(db_file, config_for(demo_url, PERSONAS), bank(2), name="narrow")
+    app = app_for(db_file, None)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_leaderboard(sid)
+        await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen) and app.screen.rows)
+        screen = app.screen
+        tables, answers = screen.query_one("#lb-tables"), screen.query_one(AnswerTable)
+        await wait_until(pilot, lambda: tables.region.width >= 76 and answers.region.y > tables.region.y,
+                         what="the stacked layout")
+        await pilot.resize_terminal(160, 48)
+        await wait_until(pilot, lambda: answers.region.x > tables.region.x
+                         and answers.region.y == tables.region.y, what="side by side again")

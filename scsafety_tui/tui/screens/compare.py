@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -22,7 +22,7 @@ from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw
 from scsafety_tui.tui.widgets.answer_table import score_text
-from scsafety_tui.tui.widgets.report_table import ReportTable
+from scsafety_tui.tui.widgets.report_table import NARROW_WIDTH, ReportTable
 
 if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
@@ -83,6 +83,9 @@ class CompareScreen(WorkerScreen):
         self.a, self.b, self.human = a, b, human
         self.comparison: Comparison | None = None
         self.names: dict[str, str] = {}
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#cmp-body").set_class(event.size.width < NARROW_WIDTH, "narrow")
 
     def compose(self) -> ComposeResult:
         yield Header()

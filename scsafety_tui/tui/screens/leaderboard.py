@@ -8,7 +8,7 @@ import json
 from dataclasses import replace
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -26,7 +26,7 @@ from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw, visible
 from scsafety_tui.tui.widgets.answer_table import AnswerTable
-from scsafety_tui.tui.widgets.report_table import ReportTable
+from scsafety_tui.tui.widgets.report_table import NARROW_WIDTH, ReportTable
 
 TABLE_IDS = ("lb-overall", "lb-intervals", "lb-coverage", "lb-paired", "lb-category", "lb-category-round",
              "lb-sub")
@@ -73,6 +73,9 @@ class LeaderboardScreen(Labelling):
         self.taxonomy: Taxonomy
         self.scope: Scope | None = None
         self.block_as_refusal = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.query_one("#lb-body").set_class(event.size.width < NARROW_WIDTH, "narrow")
 
     def compose(self) -> ComposeResult:
         yield Header()

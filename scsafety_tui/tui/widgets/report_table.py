@@ -14,6 +14,10 @@ def _cell(value: str, column: int) -> Text:
     return raw(value) if column == 0 else Text(value, justify="right")
 
 
+NARROW_WIDTH = 130
+"""Screens that put a side panel beside their report tables stack it below them under this width."""
+
+
 class ReportTable(DataTable[Text]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id, classes="report")
