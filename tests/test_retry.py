@@ -9,7 +9,6 @@ import time
 import pytest
 from conftest_providers import QUESTION_ZH, target
 
-from scsafety_tui.config import RunConfig
 from scsafety_tui.demo.personas import answer
 from scsafety_tui.providers import (
     AuthError,
@@ -71,11 +70,6 @@ def test_backoff_doubles_within_jitter_bounds_and_is_capped():
         assert max(delays) - min(delays) > nominal * 0.3  # there is jitter
     assert all(p.delay_for(9, TransientError("x")) <= 6.0 for _ in range(100))
     assert p.delay_for(1, RateLimited("no header")) <= 0.625  # 429 without Retry-After backs off
-
-
-def test_policy_from_run_config():
-    p = RetryPolicy.from_run_config(RunConfig(retries=6, max_retry_wait_s=9.0))
-    assert (p.attempts, p.max_retry_after) == (6, 9.0)
 
 
 async def test_run_retries_retryable_errors_then_raises_the_last():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from scsafety_tui.providers.sse import SSEDecoder, SSEEvent, aiter_sse
+from scsafety_tui.providers.sse import SSEDecoder, SSEEvent
 
 STREAM = (
     b": keep-alive comment\n\n"
@@ -89,7 +89,8 @@ def test_invalid_utf8_is_replaced_not_raised():
     assert decode([b"data: \xff\xfe\n\n"]) == [SSEEvent("message", "\ufffd\ufffd")]
 
 
-async def test_aiter_sse_over_an_httpx_response_stream():
+async def test_decoder_over_an_httpx_response_stream():
+    """As the providers read a stream: feed every raw read, then flush at its end."""
     pieces = [STREAM[i:i + 7] for i in range(0, len(STREAM), 7)]
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -100,5 +101,6 @@ async def test_aiter_sse_over_an_httpx_response_stream():
 
     async with (httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client,
                 client.stream("GET", "http://sse.test/") as resp):
-        events = [ev async for ev in aiter_sse(resp.aiter_raw())]
+        decoder = SSEDecoder()
+        events = [ev async for raw in resp.aiter_raw() for ev in decoder.feed(raw)] + decoder.flush()
     assert events == EXPECTED

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from engine_helpers import TAXONOMY, bank, config_for, run_session
 from scsafety_tui.events import ConversationFinished, Progress, TokenDelta
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store, StoreError, decode_timeline, encode_timeline
-from scsafety_tui.store.replay import events_only, pace, session_events
+from scsafety_tui.store.replay import timed_events
 from scsafety_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
@@ -117,7 +116,7 @@ async def test_replay_stream_equals_live_stream(demo_url, db_file):
     sid, _, live = await run_session(db_file, config_for(demo_url), items)
     store = await Store.open(db_file)
     try:
-        replayed = list(events_only(await session_events(store, sid)))
+        replayed = [e async for _, e in timed_events(store, sid)]  # what the replay screen streams
     finally:
         await store.close()
 
@@ -143,20 +142,6 @@ async def test_replay_stream_equals_live_stream(demo_url, db_file):
     assert replayed[0] == live[0]  # SessionStarted: targets, items, judges
     assert sum(isinstance(e, ConversationFinished) for e in replayed) == 16
     assert [e for e in replayed if isinstance(e, Progress)][-1].done == 16
-
-
-async def test_replay_pacing_follows_original_timing():
-    from scsafety_tui.events import SessionFinished
-
-    timed = [(0.0, SessionFinished(1, "done")), (0.2, SessionFinished(1, "done")),
-             (0.4, SessionFinished(1, "done"))]
-    start = time.monotonic()
-    got = [e async for e in pace(timed, 2.0)]
-    assert 0.18 <= time.monotonic() - start < 0.4
-    assert [e.t for e in got] == [0.0, 0.2, 0.4]
-    start = time.monotonic()
-    assert len([e async for e in pace(timed, None)]) == 3
-    assert time.monotonic() - start < 0.05
 
 
 def test_taxonomy_fixture_is_default():

@@ -3,10 +3,12 @@ instant or paced, pausable, and no writes to the store."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
 import pytest
 from test_tui_support import SIZE, app_for, demo_session, finished, run_screen, screen_text, wait_until
+from waiting import settle, until
 
 from scsafety_tui.demo.server import DemoServer
 from scsafety_tui.store import queries
@@ -133,3 +135,27 @@ def test_replay_clock_speed_and_pause() -> None:
     assert clock.cycle() is None and clock.position() == float("inf")  # ×10 → instant
     assert clock.cycle() == 1.0  # instant → ×1, from where the replay had got to
     assert clock.position() == pytest.approx(12.0)
+
+
+async def test_replay_clock_releases_events_at_their_session_time() -> None:
+    """The replay worker's path: each event of timed_events() waits on the clock; session time is driven
+    by hand, so nothing depends on how fast the machine is."""
+    now = [50.0]
+    clock = ReplayClock(2.0, now=lambda: now[0])
+    released: list[float] = []
+
+    async def replay(times: list[float]) -> None:
+        for t in times:
+            await clock.wait_until(t)
+            released.append(t)
+
+    task = asyncio.create_task(replay([0.0, 0.2, 0.4]))
+    await until(lambda: released == [0.0])
+    await settle()  # the clock has not moved: 0.2 is not released
+    assert released == [0.0]
+    now[0] += 0.1  # 0.1 s at ×2 is 0.2 s of the session
+    await until(lambda: released == [0.0, 0.2])
+    clock.set_speed(None)  # instant: the rest at once
+    await asyncio.wait_for(task, 10)
+    assert released == [0.0, 0.2, 0.4]
+

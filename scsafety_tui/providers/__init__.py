@@ -14,7 +14,7 @@ from scsafety_tui.providers.base import (
     RateLimited,
     TransientError,
 )
-from scsafety_tui.providers.client import ModelClient, allowed_hosts_of, make_http_client, make_provider
+from scsafety_tui.providers.client import ModelClient, make_http_client, make_provider
 from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "RetryInfo",
     "RetryPolicy",
     "TransientError",
-    "allowed_hosts_of",
     "make_http_client",
     "make_provider",
 ]

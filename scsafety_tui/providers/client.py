@@ -35,11 +35,6 @@ def make_provider(target: TargetConfig, http: httpx.AsyncClient, api_key: str | 
     return cls(target, http, api_key)
 
 
-def allowed_hosts_of(targets: Iterable[TargetConfig]) -> set[str]:
-    """The hosts (host:port as written) a set of targets may reach."""
-    return {t.host() for t in targets}
-
-
 def _host_check(allowed_hosts: Iterable[str]) -> Callable[[httpx.Request], object]:
     """A request hook refusing any host not named: entries are "host" (any port) or "host:port"."""
     names: set[str] = set()

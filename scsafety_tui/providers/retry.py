@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from scsafety_tui.config import RunConfig
 from scsafety_tui.providers.base import ProviderError, RateLimited
 
 T = TypeVar("T")
@@ -41,10 +40,6 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
-
-    @classmethod
-    def from_run_config(cls, run: RunConfig) -> RetryPolicy:
-        return cls(attempts=run.retries, max_retry_after=run.max_retry_wait_s)
 
     def delay_for(self, attempt: int, error: ProviderError) -> float:
         """Retry-After when the server gave one (capped), else exponential backoff with jitter."""

@@ -9,7 +9,6 @@ APIs and are skipped.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
 from typing import NamedTuple
 
 _BOM = b"\xef\xbb\xbf"
@@ -87,13 +86,3 @@ class SSEDecoder:
             return []
         ev = _parse_block(buf)
         return [] if ev is None else [ev]
-
-
-async def aiter_sse(chunks: AsyncIterable[bytes]) -> AsyncIterator[SSEEvent]:
-    """Events from an async byte iterator (e.g. ``response.aiter_raw()``)."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for ev in decoder.feed(chunk):
-            yield ev
-    for ev in decoder.flush():
-        yield ev

@@ -7,13 +7,11 @@ Long pauses (an interrupted session resumed later) are shortened to one second.
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import json
 import math
-import time
 from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from scsafety_tui.events import (
@@ -129,42 +127,8 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
     yield clock, SessionFinished(sid, row["status"])
 
 
-async def session_events(store: Store, sid: int) -> list[Timed]:
-    """The whole timed stream as a list; the TUI's replay streams timed_events instead."""
-    return [te async for te in timed_events(store, sid)]
-
-
 def _judges(config: dict[str, Any]) -> tuple[str, ...]:
     judge = config.get("judge", {})
     if judge.get("mode") == "model":
         return tuple(t["key"] for t in judge.get("targets", []))
     return ("heuristic",)
-
-
-def _stamp(event: Event, t: float) -> Event:
-    object.__setattr__(event, "t", t)
-    return event
-
-
-async def pace(timed: AsyncIterable[Timed] | Iterable[Timed], speed: float | None) -> AsyncIterator[Event]:
-    """Release events at their offsets divided by speed; None or 0 releases them at once."""
-    begin = time.monotonic()
-    async for t, event in _aiter(timed):
-        if speed:
-            wait = t / speed - (time.monotonic() - begin)
-            if wait > 0.001:
-                await asyncio.sleep(wait)
-        yield _stamp(event, t)
-
-
-async def _aiter(it: AsyncIterable[Timed] | Iterable[Timed]) -> AsyncIterator[Timed]:
-    if isinstance(it, AsyncIterable):
-        async for x in it:
-            yield x
-    else:
-        for x in it:
-            yield x
-
-
-def events_only(timed: list[Timed]) -> Iterator[Event]:
-    return (e for _, e in timed)

@@ -1,7 +1,7 @@
 """The replay's clock: session time that runs at a chosen speed, can pause, and can change speed mid-stream.
 
-store.replay.pace() fixes its speed when it starts and keeps no pause; a replay the user drives needs both,
-so the replay worker waits on this clock instead. No Textual here.
+The replay worker waits on it for each event of store.replay.timed_events(). `now` is injectable so tests
+drive session time by hand. No Textual here.
 """
 
 from __future__ import annotations
