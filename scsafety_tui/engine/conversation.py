@@ -30,13 +30,6 @@ from scsafety_tui.providers.base import Completion, ContentFiltered, ProviderErr
 from scsafety_tui.providers.retry import RetryInfo
 from scsafety_tui.questions import Item
 
-ERROR_KINDS = {"RateLimited": "rate_limited", "TransientError": "transient", "AuthError": "auth",
-               "BadRequest": "bad_request", "ContentFiltered": "blocked", "MalformedStream": "malformed"}
-
-
-def error_kind(e: ProviderError) -> str:
-    return ERROR_KINDS.get(type(e).__name__, "error")
-
 
 @dataclass
 class Conversation:
@@ -149,12 +142,12 @@ class Conversation:
             reasoning = got.reasoning if got is not None else "".join(thoughts)
             status = "blocked" if blocked else "error"
             if got is not None:  # a block by finish reason: what streamed before it, timings included
-                await self._store(turn_id, got, status, error_kind(e), e.message)
+                await self._store(turn_id, got, status, e.kind, e.message)
             else:
                 await store.finish_answer(turn_id, content=partial, reasoning=reasoning, status=status,
-                                          error_kind=error_kind(e), error=e.message)
+                                          error_kind=e.kind, error=e.message)
             await store.sync()
-            ctx.emit(TurnFailed(item.id, key, rnd, error_kind(e), e.message, partial, reasoning, t=ctx.now()))
+            ctx.emit(TurnFailed(item.id, key, rnd, e.kind, e.message, partial, reasoning, t=ctx.now()))
             return None, None if blocked else e.message
         ctx.stop_streaming(turn_id)
         if not c.text.strip():

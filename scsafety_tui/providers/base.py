@@ -2,14 +2,17 @@
 
 Exception tree (everything a provider raises, apart from asyncio.CancelledError)::
 
-    ProviderError                 .message .status .retryable
-    ├── RateLimited               429; .retry_after (s), .retry_at (epoch, HTTP-date form)  retryable
-    ├── TransientError            5xx, 408/409, timeouts, resets, stream cut early          retryable
-    ├── MalformedStream           a chunk that is not JSON, an empty answer with no reason   retryable
-    ├── AuthError                 401/403
-    ├── BadRequest                any other 4xx (and quota exhausted), with the server's text
-    │   └── HostNotAllowed        a request for a host the config did not name
-    └── ContentFiltered           the provider's safety filter blocked it; .partial_text
+    ProviderError           error         .message .status .retryable .kind
+    ├── RateLimited         rate_limited  429; .retry_after (s), .retry_at (epoch, HTTP-date)   retryable
+    ├── TransientError      transient     5xx, 408/409, timeouts, resets, stream cut early      retryable
+    ├── MalformedStream     malformed     a chunk that is not JSON, an empty answer, no reason  retryable
+    ├── AuthError           auth          401/403
+    ├── BadRequest          bad_request   any other 4xx (and quota exhausted), the server's text
+    │   └── HostNotAllowed  bad_request   a request for a host the config did not name
+    └── ContentFiltered     blocked       the provider's safety filter blocked it; .partial_text
+
+The second column is each class's ``kind``: what a failed turn stores as its error_kind (a subclass
+keeps its parent's kind unless it names its own).
 
 httpx and aiohttp exceptions never leave a provider: `stream_chat` turns them into the tree above.
 Cancellation is plain ``asyncio.CancelledError``; the HTTP response is closed on the way out.
@@ -75,6 +78,8 @@ class ProviderError(Exception):
     """A request that failed; `message` is one line and includes what the server said."""
 
     retryable: ClassVar[bool] = False
+    kind: ClassVar[str] = "error"
+    """Stored as the failed turn's error_kind; see the tree above."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -84,6 +89,7 @@ class ProviderError(Exception):
 
 class RateLimited(ProviderError):
     retryable = True
+    kind = "rate_limited"
 
     def __init__(self, message: str, *, status: int | None = 429, retry_after: float | None = None,
                  retry_at: float | None = None) -> None:
@@ -94,25 +100,29 @@ class RateLimited(ProviderError):
 
 class TransientError(ProviderError):
     retryable = True
+    kind = "transient"
 
 
 class MalformedStream(ProviderError):
     retryable = True
+    kind = "malformed"
 
 
 class AuthError(ProviderError):
-    pass
+    kind = "auth"
 
 
 class BadRequest(ProviderError):
-    pass
+    kind = "bad_request"
 
 
 class HostNotAllowed(BadRequest):
-    pass
+    kind = "bad_request"  # a BadRequest: the config's fault, not the provider's
 
 
 class ContentFiltered(ProviderError):
+    kind = "blocked"
+
     def __init__(self, message: str, *, status: int | None = None, partial_text: str = "",
                  completion: Completion | None = None) -> None:
         super().__init__(message, status=status)
