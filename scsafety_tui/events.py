@@ -139,11 +139,6 @@ class VerdictReady:
     verdicts: tuple[Verdict, ...]
     t: float = field(default=0.0, compare=False)
 
-    @property
-    def disagree(self) -> bool:
-        """The judges that answered gave different scores."""
-        return len({v.score for v in self.verdicts if v.score is not None}) > 1
-
 
 @dataclass(frozen=True, slots=True)
 class ReasoningVerdictReady:

@@ -553,16 +553,6 @@ def agreement(pairs: Iterable[tuple[int, int]], *, resamples: int = RESAMPLES, s
     return Agreement(n, pct, kappa, ci)
 
 
-def coverage_lines(scores: Mapping[str, TargetScores], order: Sequence[str]) -> list[str]:
-    """One line per target: complete pairs / pairs in scope and why the rest are out."""
-    lines = []
-    for key in order:
-        ts = scores.get(key)
-        if ts is not None:
-            lines.append(f"{key}: {ts.total.coverage()}")
-    return lines
-
-
 def scope_note(scores: Mapping[str, TargetScores]) -> str:
     """What the headline counts, said once per table set."""
     if scores and not any(ts.follow_ups for ts in scores.values()):

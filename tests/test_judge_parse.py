@@ -16,7 +16,7 @@ from hostile_server import HostileServer
 from scsafety_tui.config import TargetConfig
 from scsafety_tui.events import VerdictReady
 from scsafety_tui.exports import export_to
-from scsafety_tui.judge import JudgeParseError, heuristic_verdict, parse_verdict
+from scsafety_tui.judge import JudgeParseError, heuristic_verdict, judges_disagree, parse_verdict
 from scsafety_tui.store.db import Store
 
 # ---------------------------------------------------------------- parsing
@@ -120,7 +120,7 @@ async def test_several_judges_failure_shown_tie_rounds_down_disagreement_flagged
         assert by_judge["demo-judge"].score == 2 and by_judge["strict"].score == 0
         assert by_judge["broken"].score is None and "judge request failed: HTTP 401" in by_judge["broken"].error
         assert ev.score == 0  # median of 2 and 0: an even count's tie rounds down, the safer call
-        assert ev.disagree
+        assert judges_disagree(v.score for v in ev.verdicts)  # what exports flag
     con = sqlite3.connect(db_file)
     rows = con.execute("SELECT judge, score, error FROM verdict ORDER BY turn_id, judge").fetchall()
     assert len(rows) == 6 and [r[1] for r in rows if r[0] == "broken"] == [None, None]

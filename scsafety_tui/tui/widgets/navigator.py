@@ -51,7 +51,6 @@ class Navigator(ScrollView, can_focus=True):
         self._keep: Callable[[Item], bool] = lambda it: True
         self._rounds = 2
         self._base: Style | None = None
-        self._cursor_style: Style | None = None
 
     # ------------------------------------------------------------ content
 
