@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
 
+from scsafety_tui.engine.attacker import Attacker
 from scsafety_tui.engine.context import RunContext
 from scsafety_tui.events import (
     ConversationFinished,
@@ -27,6 +27,7 @@ from scsafety_tui.events import (
 )
 from scsafety_tui.judge import Judge
 from scsafety_tui.providers.base import Completion, ContentFiltered, ProviderError
+from scsafety_tui.providers.contract import ChatClient
 from scsafety_tui.providers.retry import RetryInfo
 from scsafety_tui.questions import Item
 
@@ -37,10 +38,10 @@ class Conversation:
     conv_id: int
     attempt: int
     item: Item
-    client: Any  # providers.client.ModelClient
+    client: ChatClient
     judge: Judge
     rounds: int
-    attacker: Any = None  # engine.attacker.Attacker
+    attacker: Attacker | None = None
 
     async def run(self) -> str:
         """Returns the final status: done | error | cancelled."""

@@ -7,21 +7,22 @@ order, so all targets move through the bank together and a slow target never hol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
+from scsafety_tui.engine.attacker import Attacker
 from scsafety_tui.engine.context import RunContext
 from scsafety_tui.engine.conversation import Conversation
-from scsafety_tui.events import Event, SessionFinished, SessionStarted
+from scsafety_tui.events import Event, ItemInfo, SessionFinished, SessionStarted, TargetInfo
 from scsafety_tui.judge import Judge
+from scsafety_tui.providers.contract import ChatClient
 from scsafety_tui.questions import Item
 from scsafety_tui.store.db import ConversationRow, Store, StoreWriteError
 
 
 class Runner:
     def __init__(self, *, store: Store, session_id: int, name: str, items: Sequence[Item],
-                 clients: dict[str, Any], judge: Judge, rounds: int, emit: Callable[[Event], None],
-                 attacker: Any = None, target_infos: Sequence[Any] = ()) -> None:
+                 clients: Mapping[str, ChatClient], judge: Judge, rounds: int, emit: Callable[[Event], None],
+                 attacker: Attacker | None = None, target_infos: Sequence[TargetInfo] = ()) -> None:
         self.ctx = RunContext(store, session_id, emit)
         self.name = name
         self.items = {it.id: it for it in items}
@@ -102,7 +103,5 @@ class Runner:
                 raise
 
 
-def _info(item: Item) -> Any:
-    from scsafety_tui.events import ItemInfo
-
+def _info(item: Item) -> ItemInfo:
     return ItemInfo(item.id, item.category, item.sub_dimension, item.turns)

@@ -15,11 +15,13 @@ from scsafety_tui.providers.base import (
     TransientError,
 )
 from scsafety_tui.providers.client import ModelClient, make_http_client, make_provider
+from scsafety_tui.providers.contract import ChatClient, RetryCallback
 from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
 
 __all__ = [
     "AuthError",
     "BadRequest",
+    "ChatClient",
     "ChatProvider",
     "Completion",
     "ContentFiltered",
@@ -31,6 +33,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "RateLimiter",
+    "RetryCallback",
     "RetryInfo",
     "RetryPolicy",
     "TransientError",
