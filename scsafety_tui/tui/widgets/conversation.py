@@ -152,6 +152,9 @@ class ConversationView(ScrollView):
                          "conversation--score-1", "conversation--score-2", "conversation--reason",
                          "conversation--labelmark", "conversation--reasoning", "conversation--truncated"}
     BADGES = ("judging", "nojudge", "score-0", "score-1", "score-2")
+    _scroll_update_hook = getattr(ScrollView, "_scroll_update", None)
+    """Private Textual (listed in CONTRIBUTING.md): updates the scrollbars for a new virtual size without the
+    screen-wide layout that assigning virtual_size triggers. None (a release without it): assign it."""
 
     def __init__(self) -> None:
         super().__init__(classes="lane-body")
@@ -207,7 +210,7 @@ class ConversationView(ScrollView):
             cache_key = (key, width)
             strips = self._cache.get(cache_key)
             if strips is None:
-                strips = self._render(render(), component, width)
+                strips = self._render_block(render(), component, width)
             used[cache_key] = strips
             lines.extend(strips)
             prev = component
@@ -223,7 +226,7 @@ class ConversationView(ScrollView):
         if top < self.size.height:
             self.refresh(Region(0, top, self.size.width, self.size.height - top))
 
-    def _render(self, renderable: RenderableType, component: str, width: int) -> list[Strip]:
+    def _render_block(self, renderable: RenderableType, component: str, width: int) -> list[Strip]:
         base = self.base_style
         style = self.get_component_rich_style(f"conversation--{component}", default=Style())
         if component in self.BADGES:  # colour only the badge itself, not the rest of its line
@@ -240,7 +243,7 @@ class ConversationView(ScrollView):
         growing text changes nothing but this view; assigning virtual_size would lay out the screen."""
         size = Size(self._width, height)
         overflow = height > self.scrollable_content_region.height
-        scroll_update = getattr(self, "_scroll_update", None)
+        scroll_update = self._scroll_update_hook
         if scroll_update is None or overflow != self._overflow:
             self._overflow = overflow
             self.virtual_size = size

@@ -5,7 +5,8 @@ Rows and columns have stable keys; cells change only through update_cell, and on
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.widgets import DataTable
@@ -15,13 +16,17 @@ from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.tui.messages import ScopeChosen
 from scsafety_tui.tui.text import visible
 
+CLEAR_CACHES: Callable[[DataTable[Any]], None] | None = getattr(DataTable, "_clear_caches", None)
+"""Private Textual (listed in CONTRIBUTING.md); None in a release without it: the caches are then left to
+Textual (stale entries are never shown, only kept alive a while longer)."""
 
-def drop_stale_renders(table: DataTable[Text]) -> None:
+
+def drop_stale_renders(table: DataTable[Text], clear: Callable[[DataTable[Any]], None] | None = CLEAR_CACHES
+                       ) -> None:
     """update_cell has made every cached render stale (the update count is part of each cache key), but
     the caches keep thousands of them alive: dropping them now keeps the GC's gen-2 scans short."""
-    clear = getattr(table, "_clear_caches", None)
     if clear is not None:
-        clear()
+        clear(table)
 
 
 TOTAL_ROWS = (("r1", "Round 1"), ("r2", "Round 2"), ("delta", "Δ (R2 − R1)"), ("total", "Overall"),
