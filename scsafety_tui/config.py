@@ -197,7 +197,7 @@ class _Reader:
         return value
 
     def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
-        value = self.get(key, str, default)
+        value: str = self.get(key, str, default)
         if value not in options:
             self.fail(key, f"expected one of {', '.join(map(repr, options))}", value)
         return value

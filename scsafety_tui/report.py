@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scsafety_tui.scoring import (
     ALL_PAIRS_UP_TO,
@@ -18,6 +19,9 @@ from scsafety_tui.scoring import (
     scope_note,
 )
 from scsafety_tui.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # rich is imported lazily: keeps --help fast
+    from rich.table import Table
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,7 @@ def all_tables(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Seque
     return [table(scores, taxonomy, order) for table in TABLES]
 
 
-def rich_table(data: TableData):  # -> rich.table.Table (imported lazily: keeps --help fast)
+def rich_table(data: TableData) -> Table:
     from rich import box
     from rich.cells import cell_len
     from rich.table import Table

@@ -461,8 +461,11 @@ def compare_targets(scores: Mapping[str, TargetScores], order: Sequence[str], *,
     if every or len(keys) <= ALL_PAIRS_UP_TO:
         todo = [(x, y) for i, x in enumerate(keys) for y in keys[i + 1:]]
     else:
-        ranked = sorted(keys, key=lambda k: -(scores[k].total.score if scores[k].total.score is not None
-                                               else -1.0))
+        def by_total(k: str) -> float:
+            total = scores[k].total.score
+            return -(total if total is not None else -1.0)
+
+        ranked = sorted(keys, key=by_total)
         todo = list(itertools.pairwise(ranked))
     return [(x, y, paired_stats(scores[x].pairs, scores[y].pairs)) for x, y in todo]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scsafety_tui.errors import InputError
 from scsafety_tui.paths import DEFAULT_TAXONOMY
@@ -69,7 +69,10 @@ class Taxonomy:
                 "sub_dimensions": [s.__dict__ for s in self.sub_dimensions]}
 
 
-def _entries(data: dict[str, Any], key: str, cls: type, source: str) -> list[Any]:
+_Entry = TypeVar("_Entry", "Category", "SubDimension")
+
+
+def _entries(data: dict[str, Any], key: str, cls: type[_Entry], source: str) -> list[_Entry]:
     raw = data.get(key)
     if not isinstance(raw, list) or not raw:
         raise TaxonomyError(f"{source}: {key}: expected a non-empty array of tables [[{key}]]")

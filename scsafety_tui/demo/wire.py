@@ -107,7 +107,7 @@ class AnthropicWire:
         return f"event: {name}\ndata: {_json(obj)}\n\n".encode()
 
     def start(self, tokens_in: int) -> bytes:
-        message = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "content": [],
+        message: dict[str, Any] = {"id": f"msg_{uuid.uuid4().hex[:24]}", "type": "message", "role": "assistant", "content": [],
                    "model": self.model, "stop_reason": None, "stop_sequence": None,
                    "usage": {"input_tokens": tokens_in, "output_tokens": 1}}
         return self._event("message_start", {"type": "message_start", "message": message})

@@ -48,7 +48,7 @@ class RetryPolicy:
                 return min(max(0.0, error.retry_at - self.clock()), self.max_retry_after)
             if error.retry_after is not None:
                 return min(error.retry_after, self.max_retry_after)
-        backoff = min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
+        backoff = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
         return min(backoff * (1 + self.rng.uniform(-self.jitter, self.jitter)), self.max_delay)
 
     async def run(self, fn: Callable[[], Awaitable[T]],
