@@ -55,8 +55,8 @@ async def compare_sessions(store: Store, sid_a: int, sid_b: int, *, human: bool 
     rows_b = await queries.answer_rows(store, sid_b)
     items_b = {it.id for it in await queries.items(store, sid_b)}
     items = [it.id for it in await queries.items(store, sid_a) if it.id in items_b]
-    order_b = [r["key"] for r in await queries.targets(store, sid_b)]
-    keys_a = {r["key"] for r in await queries.targets(store, sid_a)}
+    order_b = await queries.target_keys(store, sid_b)
+    keys_a = set(await queries.target_keys(store, sid_a))
     targets = [k for k in order_b if k in keys_a]
     sa = await queries.session_scores(store, sid_a, human=human, rows=rows_a)
     sb = await queries.session_scores(store, sid_b, human=human, rows=rows_b)

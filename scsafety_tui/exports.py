@@ -35,7 +35,7 @@ from scsafety_tui.scoring import (
 )
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
-from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.textsafe import visible
 
 FORMATS = ("md", "csv", "json", "html")
@@ -56,20 +56,11 @@ class SessionData:
 
 
 async def load_session(store: Store, sid: int) -> SessionData:
-    row = await queries.session_row(store, sid)
-    session = {k: row[k] for k in row.keys()}  # noqa: SIM118 - iterating a Row yields values
-    session["config"] = json.loads(session["config"])
-    taxonomy = parse_taxonomy(json.loads(session.pop("taxonomy")), f"session {sid}")
-    targets = [r["key"] for r in await queries.targets(store, sid)]
-    convs = await queries.conversation_ids(store, sid)
-    turns = await queries.turns_of(store, [c for c, _, _ in convs])
-    rows = await store.fetchall("SELECT id, status, error, started_at, finished_at FROM conversation"
-                                " WHERE session_id = ?", (sid,))
-    meta = {r[0]: r for r in rows}
-    transcripts = [queries.Transcript(cid, item, target, meta[cid][1], meta[cid][2], meta[cid][3],
-                                      meta[cid][4], turns.get(cid, [])) for cid, item, target in convs]
+    stored = await queries.stored_session(store, sid)
+    session = await queries.session_record(store, sid)
+    transcripts = await queries.transcripts(store, sid)
     answers = await queries.answer_rows(store, sid)
-    return SessionData(session, taxonomy, targets, await queries.items(store, sid), transcripts,
+    return SessionData(session, stored.taxonomy, stored.keys, await queries.items(store, sid), transcripts,
                        await queries.session_scores(store, sid, rows=answers),
                        await queries.session_scores(store, sid, human=True, rows=answers),
                        judge_human_agreement(answers), unscored_answers(answers))

@@ -7,7 +7,6 @@ the session is marked interrupted so `scsafety-tui resume` can finish it.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -33,7 +32,6 @@ from scsafety_tui.events import Progress as ProgressEvent
 from scsafety_tui.scoring import unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store, StoreWriteError
-from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.textsafe import visible
 
 EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 3, 130
@@ -103,19 +101,17 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
 
 async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False) -> int:
     """Print the session's tables; returns errored conversations + unscored answers (exit 3 when any)."""
-    row = await queries.session_row(store, sid)
-    taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
-    order = [r["key"] for r in await queries.targets(store, sid)]
+    session = await queries.stored_session(store, sid)
+    taxonomy = session.taxonomy
     rows = await queries.answer_rows(store, sid)
     scores = await queries.session_scores(store, sid, human=human, rows=rows)
-    judge = json.loads(row["config"]).get("judge", {})
-    judged_by = (", ".join(t["key"] for t in judge.get("targets", [])) if judge.get("mode") == "model"
+    judged_by = (", ".join(session.judge_keys) if session.judge_mode == "model"
                  else "heuristic (offline lexicon judge, coarse)")
     # the name and keys come from users and prompts: Text, never markup, with control characters visible
-    console.print(Text.assemble("\n", (visible(row["name"]), "bold"),
-                                visible(f" (session {sid}, {row['status']}; judge: {judged_by})"),
+    console.print(Text.assemble("\n", (visible(session.name), "bold"),
+                                visible(f" (session {sid}, {session.status}; judge: {judged_by})"),
                                 " — human-adjusted" if human else ""))
-    for table in report.all_tables(scores, taxonomy, order):
+    for table in report.all_tables(scores, taxonomy, session.keys):
         console.print(report.rich_table(table))
     if human:
         console.print(Text(agreement_of(rows).text()))

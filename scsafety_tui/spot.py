@@ -64,19 +64,19 @@ async def start_spot(store: Store, config: Config, taxonomy: Taxonomy, items: li
 
 async def spot_result(store: Store, sid: int) -> dict[str, Any]:
     """The machine-readable result of a spot session: every target's answers, verdicts and scores."""
-    row = await queries.session_row(store, sid)
+    session = await queries.stored_session(store, sid)
     items = await queries.items(store, sid)
-    out: dict[str, Any] = {"session_id": sid, "name": row["name"], "status": row["status"], "items": []}
+    out: dict[str, Any] = {"session_id": sid, "name": session.name, "status": session.status, "items": []}
     for item in items:
         entry: dict[str, Any] = {"id": item.id, "sub_dimension": item.sub_dimension, "turns": list(item.turns),
                                  "targets": {}}
-        for t in await queries.targets(store, sid):
-            tr = await queries.transcript(store, sid, item.id, t["key"])
+        for t in session.targets:
+            tr = await queries.transcript(store, sid, item.id, t.key)
             answers = [a for a in (tr.turns if tr else []) if a.role == "assistant"]
             scores = [_score(a) for a in answers]
             valid = [s for s in scores if s is not None]
-            entry["targets"][t["key"]] = {
-                "model": t["model"], "status": tr.status if tr else "pending",
+            entry["targets"][t.key] = {
+                "model": t.model, "status": tr.status if tr else "pending",
                 "score": round(100 * sum(valid) / (2 * len(valid)), 2) if valid else None,
                 "answers": [{"round": a.round, "text": a.content, "status": a.status, "error": a.error,
                              "score": s, "verdicts": [{"judge": v.judge, "score": v.score, "reason": v.reason,

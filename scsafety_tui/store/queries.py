@@ -7,12 +7,16 @@ in progress does not hide the error it is retrying until it has finished.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
+from scsafety_tui.config import Config, parse_config
 from scsafety_tui.questions import Item
 from scsafety_tui.scoring import AnswerRow, Scope, TargetScores, asked_rounds, score_answers
 from scsafety_tui.store.db import Store, StoreError, decode_timeline
+from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
 
 VISIBLE = "t.conversation_id = c.id AND t.attempt = c.attempt"
 
@@ -85,6 +89,65 @@ class Transcript:
     turns: list[TurnRow]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredTarget:
+    """A target as its session stored it (a secret-free copy: no API key, secret params masked)."""
+
+    key: str
+    provider: str
+    base_url: str
+    model: str
+    params: dict[str, Any]
+    """temperature, max_tokens and the target's own params, decoded."""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A session as stored, its JSON columns decoded: what every reader outside the store gets."""
+
+    id: int
+    name: str
+    kind: str
+    status: str
+    created_at: float
+    finished_at: float | None
+    notes: str
+    bank_fingerprint: str
+    snapshot: dict[str, Any]
+    """The config snapshot as stored (env var names only, header values masked)."""
+    taxonomy_data: dict[str, Any]
+    targets: tuple[StoredTarget, ...]
+    """In the session's target order."""
+
+    @property
+    def keys(self) -> list[str]:
+        """The target keys, in the session's order."""
+        return [t.key for t in self.targets]
+
+    @cached_property
+    def config(self) -> Config:
+        """The snapshot parsed (on first use: readers that only show names never parse it)."""
+        return parse_config(self.snapshot, f"session {self.id}")
+
+    @cached_property
+    def taxonomy(self) -> Taxonomy:
+        return parse_taxonomy(self.taxonomy_data, f"session {self.id}")
+
+    @property
+    def block_as_refusal(self) -> bool:
+        """[run] block_as_refusal: a blocked answer scores 1 (off by default)."""
+        return bool(self.snapshot.get("run", {}).get("block_as_refusal", False))
+
+    @property
+    def judge_mode(self) -> str:
+        return str(self.snapshot.get("judge", {}).get("mode", ""))
+
+    @property
+    def judge_keys(self) -> list[str]:
+        """The snapshot's judge target keys (whatever its mode)."""
+        return [t.get("key", "") for t in self.snapshot.get("judge", {}).get("targets", [])]
+
+
 async def _all(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     return await store.fetchall(sql, params)
 
@@ -94,6 +157,38 @@ async def session_row(store: Store, sid: int) -> Any:
     if not rows:
         raise StoreError(f"{store.path}: no session {sid}")
     return rows[0]
+
+
+def _json(raw: str | None) -> dict[str, Any]:
+    return json.loads(raw) if raw else {}
+
+
+async def stored_session(store: Store, sid: int) -> StoredSession:
+    """One session with its config snapshot, taxonomy and targets decoded."""
+    row = await session_row(store, sid)
+    return StoredSession(row["id"], row["name"], row["kind"], row["status"], row["created_at"],
+                         row["finished_at"], row["notes"], row["bank_fingerprint"], _json(row["config"]),
+                         _json(row["taxonomy"]), tuple(await stored_targets(store, sid)))
+
+
+async def session_record(store: Store, sid: int) -> dict[str, Any]:
+    """Every column of the session as a dict, its config snapshot decoded and its taxonomy left out
+    (a JSON export's "session")."""
+    row = await session_row(store, sid)
+    out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - iterating a Row yields values
+    out["config"] = _json(out["config"])
+    del out["taxonomy"]
+    return out
+
+
+async def stored_targets(store: Store, sid: int) -> list[StoredTarget]:
+    return [StoredTarget(r[0], r[1], r[2], r[3], _json(r[4])) for r in await targets(store, sid)]
+
+
+async def target_keys(store: Store, sid: int) -> list[str]:
+    """The session's target keys, in its order."""
+    return [r[0] for r in await _all(store, "SELECT key FROM target WHERE session_id = ? ORDER BY position",
+                                     (sid,))]
 
 
 async def resolve_session(store: Store, ref: str) -> int:
@@ -111,14 +206,27 @@ async def resolve_session(store: Store, ref: str) -> int:
 
 
 async def list_sessions(store: Store) -> list[SessionSummary]:
-    rows = await _all(store, """
+    return await _summaries(store)
+
+
+async def session_summary(store: Store, sid: int) -> SessionSummary:
+    """One session's summary (its progress counts), without listing the others."""
+    found = await _summaries(store, sid)
+    if not found:
+        raise StoreError(f"{store.path}: no session {sid}")
+    return found[0]
+
+
+async def _summaries(store: Store, sid: int | None = None) -> list[SessionSummary]:
+    where, params = ("WHERE s.id = ?", (sid,)) if sid is not None else ("", ())
+    rows = await _all(store, f"""
         SELECT s.id, s.name, s.kind, s.created_at, s.finished_at, s.status,
           (SELECT group_concat(key, ',') FROM (SELECT key FROM target WHERE session_id = s.id
                                                ORDER BY position)),
           (SELECT count(*) FROM item WHERE session_id = s.id),
           count(c.id), sum(c.status = 'done'), sum(c.status = 'error')
-        FROM session s LEFT JOIN conversation c ON c.session_id = s.id
-        GROUP BY s.id ORDER BY s.id DESC""")
+        FROM session s LEFT JOIN conversation c ON c.session_id = s.id {where}
+        GROUP BY s.id ORDER BY s.id DESC""", params)
     return [SessionSummary(r[0], r[1], r[2], r[3], r[4], r[5], tuple((r[6] or "").split(",")) if r[6]
                            else (), r[7], r[8], r[9] or 0, r[10] or 0) for r in rows]
 
@@ -172,7 +280,7 @@ async def _rounds_rule(store: Store, sid: int) -> tuple[int, bool]:
 async def scope(store: Store, sid: int) -> Scope:
     """The pairs in scope of a session's headline: every item × every target, with each item's rounds."""
     run_rounds, attacker = await _rounds_rule(store, sid)
-    return Scope.of(await items(store, sid), [r["key"] for r in await targets(store, sid)],
+    return Scope.of(await items(store, sid), await target_keys(store, sid),
                     run_rounds=run_rounds, attacker=attacker)
 
 
@@ -261,6 +369,45 @@ async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]
             (turn.verdicts if row.part == "answer" else turn.reasoning_verdicts).append(row)
             turn.verdict_at = max(turn.verdict_at or 0.0, v[7])
     return out
+
+
+async def transcripts(store: Store, sid: int) -> list[Transcript]:
+    """Every conversation of the session with its visible turns, in item then target order."""
+    convs = await conversation_ids(store, sid)
+    turns = await turns_of(store, [c for c, _, _ in convs])
+    meta = {r[0]: r for r in await _all(store, "SELECT id, status, error, started_at, finished_at"
+                                              " FROM conversation WHERE session_id = ?", (sid,))}
+    return [Transcript(cid, item, target, meta[cid][1], meta[cid][2], meta[cid][3], meta[cid][4],
+                       turns.get(cid, [])) for cid, item, target in convs]
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationText:
+    """A conversation's item, its target's model and its visible turns: (role, content, status, turn id)."""
+
+    item: Item
+    model: str
+    turns: list[tuple[str, str, str, int]]
+
+
+def conversation_texts(db: str, sid: int) -> list[ConversationText]:
+    """Every conversation of session sid in id order, read synchronously from the file (read-only): the
+    stored-vs-streamed check (demo/verify.py) runs inside an event loop and after one."""
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        convs = con.execute("""
+            SELECT c.id, i.data, tg.model FROM conversation c JOIN item i ON i.id = c.item_id
+            JOIN target tg ON tg.id = c.target_id WHERE c.session_id = ? ORDER BY c.id""", (sid,)).fetchall()
+        turns: dict[int, list[tuple[str, str, str, int]]] = {}
+        for row in con.execute("""
+                SELECT t.conversation_id, t.role, t.content, t.status, t.id FROM turn t
+                JOIN conversation c ON c.id = t.conversation_id AND t.attempt = c.attempt
+                WHERE c.session_id = ? ORDER BY t.conversation_id, t.round, t.role = 'assistant'""", (sid,)):
+            turns.setdefault(row[0], []).append(row[1:])
+    finally:
+        con.close()
+    return [ConversationText(Item.from_dict(json.loads(data)), model, turns.get(cid, []))
+            for cid, data, model in convs]
 
 
 async def conversation_ids(store: Store, sid: int) -> list[tuple[int, str, str]]:

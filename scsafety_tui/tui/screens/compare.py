@@ -3,7 +3,6 @@ two scores and their difference, and the answers whose score changed (enter show
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -17,7 +16,6 @@ from textual.widgets.option_list import Option
 
 from scsafety_tui.compare import Comparison, compare_sessions, sub_table, totals_table
 from scsafety_tui.store import queries
-from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw
@@ -100,12 +98,11 @@ class CompareScreen(WorkerScreen):
         yield Footer()
 
     async def on_mount(self) -> None:
-        row_a = await queries.session_row(self.app.store, self.a)
-        row_b = await queries.session_row(self.app.store, self.b)
+        a = await queries.stored_session(self.app.store, self.a)
+        b = await queries.stored_session(self.app.store, self.b)
         self.title = f"compare #{self.a} ⇄ #{self.b}"
-        taxonomy = parse_taxonomy(json.loads(row_a["taxonomy"]), f"session {self.a}")
-        self.names = {s.id: s.name_zh for s in taxonomy.sub_dimensions}
-        self.heads = (row_a["name"], row_b["name"])
+        self.names = {s.id: s.name_zh for s in a.taxonomy.sub_dimensions}
+        self.heads = (a.name, b.name)
         changed = self.query_one("#cmp-changed", DataTable)
         for key in ("item", "sub-dimension", "target", "R", "A", "B"):
             changed.add_column(key, key=key)

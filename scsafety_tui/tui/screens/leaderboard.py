@@ -4,7 +4,6 @@ the list of scored answers, where 0/1/2/x label the highlighted one."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import ClassVar
 
@@ -18,7 +17,7 @@ from scsafety_tui import report
 from scsafety_tui.compare import judge_human_agreement
 from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
-from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.screens.export_dialog import export_flow
 from scsafety_tui.tui.screens.help import HelpScreen
@@ -89,10 +88,10 @@ class LeaderboardScreen(Labelling):
 
     async def on_mount(self) -> None:
         store, sid = self.app.store, self.session_id
-        row = await queries.session_row(store, sid)
-        self.title, self.sub_title = visible(row["name"]), f"leaderboard · session {sid} · {row['status']}"
-        self.taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
-        self.targets = [r["key"] for r in await queries.targets(store, sid)]
+        session = await queries.stored_session(store, sid)
+        self.title, self.sub_title = visible(session.name), f"leaderboard · session {sid} · {session.status}"
+        self.taxonomy = session.taxonomy
+        self.targets = session.keys
         self.scope = await queries.scope(store, sid)
         self.block_as_refusal = await queries.block_as_refusal(store, sid)
         self.query_one(AnswerTable).setup({s.id: s.name_zh for s in self.taxonomy.sub_dimensions})

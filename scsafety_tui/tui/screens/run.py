@@ -8,7 +8,6 @@ navigator glyphs and scores at 2 Hz each, clocks and token rates at 1 Hz.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any, ClassVar
 
@@ -29,7 +28,6 @@ from scsafety_tui.events import (
 )
 from scsafety_tui.scoring import fmt
 from scsafety_tui.store import queries
-from scsafety_tui.taxonomy import parse_taxonomy
 from scsafety_tui.tui.bridge import EventBridge
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.messages import EngineEvent, ItemChosen, ScopeChosen
@@ -128,12 +126,12 @@ class RunScreen(Labelling, RunControl):
 
     async def _load(self) -> None:
         store, sid = self.app.store, self.session_id
-        row = await queries.session_row(store, sid)
-        self.session_status = row["status"]
-        self.title, self.sub_title = visible(row["name"]), f"session {sid}"
-        self.taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
+        session = await queries.stored_session(store, sid)
+        self.session_status = session.status
+        self.title, self.sub_title = visible(session.name), f"session {sid}"
+        self.taxonomy = session.taxonomy
         items = await queries.items(store, sid)
-        targets = [r["key"] for r in await queries.targets(store, sid)]
+        targets = session.keys
         self.state = RunState(items, targets)
         self.lanes = {t: Lane(i, t) for i, t in enumerate(targets, 1)}
         await self.query_one("#lanes").mount_all(self.lanes.values())
@@ -158,7 +156,7 @@ class RunScreen(Labelling, RunControl):
         self.st.seed(await queries.answer_rows(store, self.session_id),
                      truncated=await queries.truncated_answers(store, self.session_id))
         self.st.scores.block_as_refusal = await queries.block_as_refusal(store, self.session_id)
-        s = next(s for s in await queries.list_sessions(store) if s.id == self.session_id)
+        s = await queries.session_summary(store, self.session_id)
         self.st.progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
         nav = self.query_one(Navigator)
         for (item, target), marks in self.st.glyphs.items():

@@ -89,8 +89,7 @@ class RunControl(WorkerScreen):
         if self.after_stop == "back":
             self.dismiss()
             return
-        session = await queries.session_row(self.app.store, self.session_id)
-        self.session_status = session["status"]
+        self.session_status = (await queries.stored_session(self.app.store, self.session_id)).status
         await self.reload()  # the store is the truth: final glyphs and scores come from it, not events
         if status == "done" and self.pinned is None and self.st.order:
             await self.pin(self.st.order[-1])  # nothing left to follow: show the last item, from its top

@@ -50,10 +50,10 @@ class SessionMenu(ModalScreen[str | None]):
         yield OptionList(id="session-menu")
 
     async def on_mount(self) -> None:
-        row = await queries.session_row(self.app.store, self.session_id)
+        session = await queries.stored_session(self.app.store, self.session_id)
         menu = self.query_one(OptionList)
-        menu.border_title = raw(f"#{self.session_id} {row['name']} · {row['status']}")
-        menu.add_options([Option(text, id=key) for key, text in choices(row["status"])])
+        menu.border_title = raw(f"#{self.session_id} {session.name} · {session.status}")
+        menu.add_options([Option(text, id=key) for key, text in choices(session.status)])
         menu.highlighted = 0
         menu.focus()
 

@@ -209,14 +209,13 @@ class SpotScreen(WorkerScreen):
         if len(items) != 1:  # a sampled spot check (`spot --sample`) is a small run: the run screen shows it
             self.app.open_session(sid, start=False)
             return
-        row = await queries.session_row(store, sid)
-        keys = [r["key"] for r in await queries.targets(store, sid)]
-        missing = self.query_one(SpotForm).fill(items[0].turns, keys, judge_of(row["config"]),
+        session = await queries.stored_session(store, sid)
+        missing = self.query_one(SpotForm).fill(items[0].turns, session.keys, judge_of(session),
                                                 items[0].sub_dimension)
         self.bridge = self.state = None
         await self._show_stored(sid, remount=True)
         self.session_id = sid
-        self.sub_title = f"spot session {sid} · {row['status']}"
+        self.sub_title = f"spot session {sid} · {session.status}"
         if missing:
             self.notify(f"Not in this config: {', '.join(missing)}. ctrl+r re-runs on the checked targets.",
                         severity="warning")
@@ -224,7 +223,7 @@ class SpotScreen(WorkerScreen):
     async def _show_stored(self, sid: int, *, remount: bool) -> None:
         store = self.app.store
         item = (await queries.items(store, sid))[0]
-        keys = [r["key"] for r in await queries.targets(store, sid)]
+        keys = await queries.target_keys(store, sid)
         convs = [from_transcript(await queries.transcript(store, sid, item.id, k), item.id, k) for k in keys]
         lanes = self.query_one(SpotLanes)
         if remount:

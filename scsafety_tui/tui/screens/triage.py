@@ -36,8 +36,8 @@ class TriageScreen(Labelling):
         yield Footer()
 
     async def on_mount(self) -> None:
-        row = await queries.session_row(self.app.store, self.session_id)
-        self.title, self.sub_title = visible(row["name"]), f"triage · session {self.session_id}"
+        session = await queries.stored_session(self.app.store, self.session_id)
+        self.title, self.sub_title = visible(session.name), f"triage · session {self.session_id}"
         table = self.query_one(DataTable)
         for key in ("why", "item", "target", "R", "judges", "judge", "human"):
             table.add_column(key, key=key)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -14,6 +13,9 @@ from textual.widgets import Button, Select, SelectionList, TextArea
 from scsafety_tui.config import Config
 from scsafety_tui.spot import AUTO
 from scsafety_tui.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from scsafety_tui.store.queries import StoredSession
 
 HEURISTIC = "heuristic"
 CONFIGURED = "configured"
@@ -38,11 +40,10 @@ def choices_for(config: Config, taxonomy: Taxonomy) -> SpotChoices:
     return SpotChoices(tuple(config.keys()), tuple(judges), tuple(subs))
 
 
-def judge_of(snapshot: str) -> str:
-    """The judge choice a stored session was run with, from its config snapshot (JSON)."""
-    judge: dict[str, Any] = json.loads(snapshot).get("judge", {})
-    keys = [t.get("key", "") for t in judge.get("targets", [])]
-    if judge.get("mode") != "model" or not keys:
+def judge_of(session: StoredSession) -> str:
+    """The judge choice a stored session was run with, from its config snapshot."""
+    keys = session.judge_keys
+    if session.judge_mode != "model" or not keys:
         return HEURISTIC
     return keys[0] if len(keys) == 1 else CONFIGURED
 
