@@ -16,11 +16,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
 
 
 async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
-    import json
-
-    from scsafety_tui.config import parse_config
-    from scsafety_tui.demo_profile import is_demo, rebase
     from scsafety_tui.engine.rejudge import rejudge
+    from scsafety_tui.engine.resume import needs_demo_server, session_config
     from scsafety_tui.headless import EXIT_ERRORS, EXIT_OK, print_tables, stdout_console
     from scsafety_tui.store import queries
     from scsafety_tui.store.db import Store
@@ -32,12 +29,12 @@ async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
     server = None
     try:
         sid = await queries.resolve_session(store, args.session)
-        stored = parse_config(json.loads((await queries.session_row(store, sid))["config"]), f"session {sid}")
-        if config is None and is_demo(stored):  # a demo judge lives on a demo server started anew
+        stored = (await queries.stored_session(store, sid)).config
+        if needs_demo_server(stored, config):  # a demo judge lives on a demo server started anew
             from scsafety_tui.demo.server import DemoServer
 
             server = DemoServer(first_token_delay=0.0, token_delay=0.0)
-            config = rebase(stored, await server.start())
+            config = session_config(stored, config, demo_url=await server.start(), judge_only=True)
         result = await rejudge(store, sid, config=config)
         console.print(f"session {sid}: {result.tried} unscored answer(s) judged again, {result.scored} now"
                       f" scored, {result.still_unscored} still unscored", highlight=False)

@@ -11,17 +11,16 @@ holds the session's lock, like a run, so it never races a runner.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from scsafety_tui.config import Config, parse_config
+from scsafety_tui.config import Config
+from scsafety_tui.engine.resume import session_config
 from scsafety_tui.judge import Judge
 from scsafety_tui.questions import Item
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.store.lock import SessionLock
-from scsafety_tui.taxonomy import parse_taxonomy
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,6 @@ class _Todo:
     round: int
     history: list[dict[str, str]]
     answer: str
-
-
-def judge_config(stored: Config, given: Config | None) -> Config:
-    """The session's snapshot with the given config's judge (and run settings for HTTP), if one is given."""
-    if given is None:
-        return stored
-    return replace(stored, judge=given.judge, run=replace(given.run, rounds=stored.run.rounds),
-                   source=given.source)
 
 
 async def unscored_todo(store: Store, sid: int) -> list[_Todo]:
@@ -79,9 +70,9 @@ async def rejudge(store: Store, sid: int, *, config: Config | None = None,
     from scsafety_tui.providers.client import ModelClient, make_http_client
     from scsafety_tui.providers.retry import RetryPolicy
 
-    row = await queries.session_row(store, sid)
-    config = judge_config(parse_config(json.loads(row["config"]), f"session {sid}"), config)
-    taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {sid}")
+    stored = await queries.stored_session(store, sid)
+    config = session_config(stored.config, config, judge_only=True)
+    taxonomy = stored.taxonomy
     keys = {t.key: t.api_key(config.source) for t in config.judge.targets} if config.judge.mode == "model" else {}
     lock = await SessionLock.acquire(store, sid)
     try:

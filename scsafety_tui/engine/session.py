@@ -6,13 +6,13 @@ API keys are read again from the environment variables the snapshot names.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scsafety_tui.config import Config, ConfigError, TargetConfig, config_to_dict, parse_config
+from scsafety_tui.config import Config, TargetConfig, config_to_dict
 from scsafety_tui.engine.attacker import Attacker
+from scsafety_tui.engine.resume import session_config
 from scsafety_tui.engine.runner import Runner
 from scsafety_tui.events import Event, TargetInfo
 from scsafety_tui.judge import Judge
@@ -21,7 +21,10 @@ from scsafety_tui.redact import mask_params
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import ConversationRow, Store
 from scsafety_tui.store.lock import STALE_S, SessionLock, SessionLocked
-from scsafety_tui.taxonomy import Taxonomy, parse_taxonomy
+from scsafety_tui.taxonomy import Taxonomy
+
+if TYPE_CHECKING:  # the HTTP stack is imported when a run is prepared, not with this module
+    import httpx
 
 
 def snapshot(config: Config) -> dict[str, Any]:
@@ -46,7 +49,7 @@ class SessionRun:
     already_done: int
     resumed: bool
     lock: SessionLock | None = None
-    _closers: list[Any] = field(default_factory=list)
+    _closers: list[httpx.AsyncClient] = field(default_factory=list)
 
     async def run(self) -> str:
         try:
@@ -84,25 +87,24 @@ async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], 
     Finished conversations are kept; unfinished ones restart from their beginning; with retry_errors,
     only errored conversations run again, as a new attempt that replaces the error only when it ends.
     """
-    row = await queries.session_row(store, session_id)
-    stored = parse_config(json.loads(row["config"]), f"session {session_id}")
-    config = _merge(stored, config)
-    taxonomy = parse_taxonomy(json.loads(row["taxonomy"]), f"session {session_id}")
+    stored = await queries.stored_session(store, session_id)
+    config = session_config(stored.config, config)
+    taxonomy = stored.taxonomy
     items = await queries.items(store, session_id)
     config.check_keys()
     # Nothing below may touch the session's rows before this process holds it.
     lock = await SessionLock.acquire(store, session_id)
     try:
-        return await _prepare_locked(store, session_id, row, config, taxonomy, items, emit, lock,
-                                     retry_errors)
+        return await _prepare_locked(store, stored, config, taxonomy, items, emit, lock, retry_errors)
     except BaseException:
         await lock.release()
         raise
 
 
-async def _prepare_locked(store: Store, session_id: int, row: Any, config: Config, taxonomy: Taxonomy,
+async def _prepare_locked(store: Store, stored: queries.StoredSession, config: Config, taxonomy: Taxonomy,
                           items: list[Item], emit: Callable[[Event], None], lock: SessionLock,
                           retry_errors: bool) -> SessionRun:
+    session_id = stored.id
     await store.repair_search_index()
     damaged = set(await queries.damaged_answers(store, session_id))
     todo: list[tuple[ConversationRow, int]] = []
@@ -136,28 +138,15 @@ async def _prepare_locked(store: Store, session_id: int, row: Any, config: Confi
     def client(t: TargetConfig) -> ModelClient:
         return ModelClient(t, http, policy, t.api_key(config.source))
 
-    session_keys = [r["key"] for r in await queries.targets(store, session_id)]
+    session_keys = stored.keys
     clients = {k: client(config.target(k)) for k in session_keys}
     judge = Judge(taxonomy, [client(t) for t in config.judge.targets] if config.judge.mode == "model"
                   else [], retries=config.judge.retries)
     attacker = Attacker(client(config.attacker)) if config.attacker else None
     infos = [TargetInfo(k, clients[k].target.provider, clients[k].target.model, clients[k].target.base_url)
              for k in session_keys]
-    runner = Runner(store=store, session_id=session_id, name=row["name"], items=items, clients=clients,
+    runner = Runner(store=store, session_id=session_id, name=stored.name, items=items, clients=clients,
                     judge=judge, rounds=config.run.rounds, emit=emit, attacker=attacker, target_infos=infos)
     runner.ctx.score_reasoning = config.judge.score_reasoning
     return SessionRun(session_id, runner, todo, done, resumed or retry_errors, lock, [http])
 
-
-def _merge(stored: Config, given: Config | None) -> Config:
-    """The stored snapshot, with targets/judge taken from a given config when it names the same keys."""
-    if given is None:
-        return stored
-    by_key = {t.key: t for t in given.targets}
-    targets = tuple(by_key.get(t.key, t) for t in stored.targets)
-    missing = [t.key for t in stored.targets if t.key not in by_key]
-    if missing and given.targets:
-        raise ConfigError(f"{given.source}: targets: this session also needs {', '.join(missing)}")
-    judge = given.judge if given.judge.targets or given.judge.mode == "heuristic" else stored.judge
-    return replace(stored, targets=targets, judge=judge, run=replace(given.run, rounds=stored.run.rounds),
-                   attacker=given.attacker or stored.attacker, source=given.source)

@@ -127,22 +127,15 @@ class ScSafetyApp(App[int]):
             self._own_demo = True
         return self._demo.url
 
-    async def run_config_for(self, session_id: int) -> Config | None:
-        """What prepare() merges into a stored session: for a demo session the demo server's current
-        address (its port changes between launches), else the user's config (None: the stored one)."""
-        import json
+    async def run_config_for(self, session_id: int) -> Config:
+        """The config a stored session runs with, by the core's one rule (engine/resume.py): the app's
+        config is ambient, so it counts only for a session whose targets it names; a demo session runs
+        against this app's demo server (started on first use; its port changes between launches)."""
+        from scsafety_tui.engine.resume import needs_demo_server, session_config
 
-        from scsafety_tui.config import parse_config
-        from scsafety_tui.demo_profile import is_demo, rebase
-
-        row = await queries.session_row(self.store, session_id)
-        stored = parse_config(json.loads(row["config"]), f"session {session_id}")
-        if is_demo(stored):
-            return rebase(stored, self.demo_url())
-        rows = await queries.targets(self.store, session_id)
-        if self.config and {r["key"] for r in rows} <= set(self.config.keys()):
-            return self.config
-        return None  # the session's own snapshot (keys from the environment variables it names)
+        stored = (await queries.stored_session(self.store, session_id)).config
+        url = self.demo_url() if needs_demo_server(stored, self.config, ambient=True) else None
+        return session_config(stored, self.config, demo_url=url, ambient=True)
 
     # ------------------------------------------------------------ quitting
 
