@@ -19,8 +19,8 @@ import tempfile
 import time
 from dataclasses import replace
 
-from scsafety_tui.commands.runs import demo_plan
 from scsafety_tui.demo_profile import PERSONAS, demo_target
+from scsafety_tui.engine.plan import demo_plan
 from scsafety_tui.engine.session import create_session
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.app import ScSafetyApp
@@ -38,7 +38,8 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
 
 
 async def make_session(db: str, url: str) -> tuple[int, object]:
-    config, taxonomy, items, _ = demo_plan(url, 0, "bench", concurrency=CONCURRENCY)
+    plan = demo_plan(url, 0, "bench", concurrency=CONCURRENCY)
+    config, taxonomy, items = plan.config, plan.taxonomy, plan.items
     targets = tuple(demo_target(f"t{i + 1}-{PERSONAS[i % 4].removeprefix('demo-')}", url, PERSONAS[i % 4],
                                 concurrency=CONCURRENCY) for i in range(TARGETS))
     config = replace(config, targets=targets)

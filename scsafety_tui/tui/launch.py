@@ -32,13 +32,14 @@ def launch_demo(*, db: str, limit: int, first_token_delay: float, token_delay: f
                 name: str | None) -> int:
     """A live run of the shipped bank against the four demo personas, judged by the demo judge. The
     server runs on a free loopback port in a background thread; nothing is written to the user's config."""
-    from scsafety_tui.commands.runs import _creator, demo_plan
     from scsafety_tui.demo.launch import DemoServerThread
+    from scsafety_tui.engine.plan import demo_plan, session_creator
     from scsafety_tui.tui.app import ScSafetyApp
 
     with DemoServerThread(first_token_delay=first_token_delay, token_delay=token_delay) as server:
-        config, taxonomy, items, session_name = demo_plan(server.url, limit, name, concurrency=4)
-        session_id = asyncio.run(_create(db, _creator(config, taxonomy, items, session_name)))
-        app = ScSafetyApp(db=db, config=None, session_id=session_id, start=True, run_config=config, demo=server)
+        plan = demo_plan(server.url, limit, name, concurrency=4)
+        session_id = asyncio.run(_create(db, session_creator(plan)))
+        app = ScSafetyApp(db=db, config=None, session_id=session_id, start=True, run_config=plan.config,
+                          demo=server)
         result = app.run()
     return result if isinstance(result, int) else app.return_code or 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -84,13 +83,12 @@ class HomeScreen(WorkerScreen):
 
     @work(exclusive=True, exit_on_error=False, group="create", description="Creating the session")
     async def create_and_open(self, demo: bool) -> None:
-        from scsafety_tui.commands.runs import demo_plan, plan_run
-        from scsafety_tui.engine.session import create_session
+        from scsafety_tui.engine.plan import RunChoices, demo_plan, plan_run, session_creator
 
         if demo:
-            config, taxonomy, items, name = demo_plan(self.app.demo_url())
+            plan = demo_plan(self.app.demo_url())
         else:
             assert self.app.config is not None
-            config, taxonomy, items, name = plan_run(self.app.config, argparse.Namespace())
-        sid = await create_session(self.app.store, config, taxonomy, items, name=name)
-        self.app.open_session(sid, start=True, config=config)
+            plan = plan_run(self.app.config, RunChoices())  # the config's own [run] choices
+        sid = await session_creator(plan)(self.app.store)
+        self.app.open_session(sid, start=True, config=plan.config)
