@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors: one line, exit 2
+    def error(self, message: str) -> NoReturn:  # usage errors: one line, exit 2
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler = _handler(args)
+    from scsafety_tui.logs import setup_logging
+
+    setup_logging()  # the one file handler, for every command and the app
     return run_guarded(lambda: handler(args))
 
 
@@ -147,7 +151,8 @@ def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
         name = f"questions_{args.questions_command}"
     elif name == "config":
         name = f"config_{args.config_command}"
-    return getattr(commands, f"cmd_{name}")
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{name}")
+    return handler
 
 
 def run_guarded(fn: Callable[[], int]) -> int:

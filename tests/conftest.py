@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
+import tempfile
 
 import pytest
 
@@ -34,10 +35,10 @@ def _no_network(event: str, args: tuple) -> None:
 
 sys.addaudithook(_no_network)
 
-# Logs of the code under test go to a temporary file, never the developer's data dir.
-os.environ.setdefault("XDG_DATA_HOME", os.path.join(os.environ.get("TMPDIR", "/tmp"), "scsafety-tests-data"))
-os.environ.setdefault("XDG_CONFIG_HOME", os.path.join(os.environ.get("TMPDIR", "/tmp"),
-                                                      "scsafety-tests-config"))
+# Logs and default paths of the code under test go to directories of this test run, never the developer's
+# data dir (even when XDG_DATA_HOME is set) nor another test run's.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="scsafety-tests-data-")
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="scsafety-tests-config-")
 
 
 @pytest.fixture

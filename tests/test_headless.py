@@ -190,16 +190,14 @@ def test_exit_codes_for_usage_and_missing_config(tmp_path, capsys):
     assert "no such config file" in capsys.readouterr().err
 
 
-def test_help_lists_every_command_quickly():
-    start = time.perf_counter()
+def test_help_lists_every_command_without_loading_the_heavy_modules():
     res = subprocess.run([PY, "-m", "scsafety_tui", "--help"], capture_output=True, text=True,
                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    elapsed = time.perf_counter() - start
     assert res.returncode == 0
     for cmd in ("demo", "run", "resume", "rejudge", "compare", "sessions", "show", "export", "spot", "init",
                 "config", "questions", "demo-server", "paths"):
         assert re.search(rf"^\s+{cmd}\s+\S", res.stdout, re.M), cmd
-    assert elapsed < 1.0
+    # what makes --help instant (its time is for benches/, not a timed assertion)
     heavy = subprocess.run([PY, "-X", "importtime", "-m", "scsafety_tui", "--help"], capture_output=True,
                            text=True).stderr
     assert "textual" not in heavy and "httpx" not in heavy and "aiosqlite" not in heavy

@@ -10,6 +10,7 @@ with ``length`` (Anthropic: ``max_tokens``).
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ from scsafety_tui.demo.protocol import (
     wants_usage,
 )
 from scsafety_tui.demo.wire import AnthropicWire, OpenAIWire, Wire, usage_counts
+
+log = logging.getLogger(__name__)
 
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
 SLOW_FIRST_TOKEN = 5.0
@@ -146,7 +149,7 @@ class DemoServer:
                 return await self._stream(request, plan, wire)
             return await self._complete(request, plan, wire_cls)
         except asyncio.CancelledError:
-            self._client_left()
+            self._client_left(plan.model)
             raise
 
     async def _plan(self, request: web.Request, protocol: str) -> tuple[dict[str, Any], _Plan]:
@@ -188,7 +191,7 @@ class DemoServer:
             await resp.prepare(request)
             await self._script(request, resp, plan, wire)
         except ConnectionError:  # the client left before the headers went out, or between two writes
-            self._client_left()
+            self._client_left(plan.model)
         return resp
 
     async def _script(self, request: web.Request, resp: web.StreamResponse, plan: _Plan, wire: Wire) -> None:
@@ -219,6 +222,7 @@ class DemoServer:
             return web.Response()
         if "malformed" in plan.faults:
             return web.Response(text="{not json", content_type="application/json")
+        finish: str | None
         chunks, finish = plan.chunks, plan.finish
         if "filter" in plan.faults:
             chunks, finish = chunks[: plan.trip], "content_filter"
@@ -228,8 +232,9 @@ class DemoServer:
                                    len(plan.thinking) + len(chunks), "".join(plan.thinking))
         return web.json_response(body, dumps=dumps)
 
-    def _client_left(self) -> None:
+    def _client_left(self, model: str) -> None:
         if not self._stopping:
+            log.info("demo server: the client left mid-answer (%r)", model)
             self.disconnects += 1
             self.client_gone.set()
 

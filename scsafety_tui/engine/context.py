@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from scsafety_tui.events import Event, Progress
 from scsafety_tui.store.db import Store
+
+log = logging.getLogger(__name__)
 
 PARTIAL_SAVE_S = 1.0
 
@@ -70,8 +72,11 @@ class RunContext:
                 self._saved_len[turn_id] = size
                 rows.append(("".join(chunks), "".join(thoughts), turn_id))
         if rows:
-            with contextlib.suppress(Exception):  # a partial save is best effort; the final write is not
+            try:
                 await self.store.save_partials(rows)
+            except Exception as e:  # a partial save is best effort; the final write is not
+                log.warning("session %d: partial save of %d streaming answer(s) failed: %s: %s",
+                            self.session_id, len(rows), type(e).__name__, e)
 
     def stop_streaming(self, turn_id: int) -> None:
         self.streaming.pop(turn_id, None)

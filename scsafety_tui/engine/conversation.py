@@ -8,6 +8,7 @@ The conversation ends only when its last verdict is stored.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ from scsafety_tui.providers.base import Completion, ContentFiltered, ProviderErr
 from scsafety_tui.providers.contract import ChatClient
 from scsafety_tui.providers.retry import RetryInfo
 from scsafety_tui.questions import Item
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -142,6 +145,7 @@ class Conversation:
             partial = getattr(e, "partial_text", None) or "".join(chunks)
             reasoning = got.reasoning if got is not None else "".join(thoughts)
             status = "blocked" if blocked else "error"
+            log.info("%s %s round %d %s: %s %r", key, item.id, rnd, status, e.kind, e.message)
             if got is not None:  # a block by finish reason: what streamed before it, timings included
                 await self._store(turn_id, got, status, e.kind, e.message)
             else:

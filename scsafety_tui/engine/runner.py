@@ -7,6 +7,7 @@ order, so all targets move through the bank together and a slow target never hol
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from scsafety_tui.engine.attacker import Attacker
@@ -17,6 +18,8 @@ from scsafety_tui.judge import Judge
 from scsafety_tui.providers.contract import ChatClient
 from scsafety_tui.questions import Item
 from scsafety_tui.store.db import ConversationRow, Store, StoreWriteError
+
+log = logging.getLogger(__name__)
 
 
 class Runner:
@@ -65,6 +68,9 @@ class Runner:
                                 tuple(_info(it) for it in self.items.values()), self.judge.keys,
                                 resumed, t=ctx.now()))
         ctx.progress()
+        log.info("session %d %r %s: %d conversation(s) to run (%d done before), targets %s, judges %s",
+                 ctx.session_id, self.name, "resumed" if resumed else "started", len(todo), already_done,
+                 ", ".join(self.clients), ", ".join(self.judge.keys))
         await ctx.store.set_session_status(ctx.session_id, "running")
         queues: dict[str, asyncio.Queue[tuple[ConversationRow, int]]] = {}
         for row, attempt in todo:
@@ -83,11 +89,19 @@ class Runner:
         # the store's own failure first: the others are its consequences
         failures.sort(key=lambda r: not isinstance(r, StoreWriteError))
         if failures:
+            self._log_end(f"failed ({type(failures[0]).__name__}: {failures[0]})")
             raise failures[0]
         status = "cancelled" if self._cancelled else "done"
+        self._log_end(status)
         await ctx.store.set_session_status(ctx.session_id, status, finished=status == "done")
         ctx.emit(SessionFinished(ctx.session_id, status, t=ctx.now()))
         return status
+
+    def _log_end(self, how: str) -> None:
+        c = self.ctx.counters
+        log.info("session %d %s after %.1f s: %d of %d conversation(s) finished, %d with an error; "
+                 "%d retries, %d tokens streamed", self.ctx.session_id, how, self.ctx.now(), c.done, c.total,
+                 c.errors, c.retries, c.tokens)
 
     async def _worker(self, queue: asyncio.Queue[tuple[ConversationRow, int]]) -> None:
         while not queue.empty() and not self._cancelled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlsplit
 
@@ -23,6 +24,8 @@ from scsafety_tui.providers.base import (
 from scsafety_tui.providers.openai_compat import OpenAICompatProvider
 from scsafety_tui.providers.retry import RateLimiter, RetryInfo, RetryPolicy
 from scsafety_tui.redact import Redactor
+
+log = logging.getLogger(__name__)
 
 _PROVIDERS: dict[str, type[ChatProvider]] = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
 
@@ -116,5 +119,12 @@ class ModelClient:
                 scrub_error(e, self.redact)
                 raise
 
+        def retrying(info: RetryInfo) -> None:
+            # the message is scrubbed already; %r keeps a server's text on one inert line
+            log.info("retry %s: attempt %d of %d failed, next in %.2f s: %s %r", self.target.key, info.attempt,
+                     self.policy.attempts, info.delay, type(info.error).__name__, info.error.message)
+            if on_retry is not None:
+                on_retry(info)
+
         async with self._slots:
-            return await self.policy.run(attempt, on_retry)
+            return await self.policy.run(attempt, retrying)

@@ -8,6 +8,7 @@ per turn, never per token.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Awaitable
@@ -23,6 +24,7 @@ from scsafety_tui.questions import Item
 from scsafety_tui.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class StoreError(InputError):
@@ -152,7 +154,8 @@ class Store:
 
     async def _check_ours(self) -> None:
         """Refuse a foreign SQLite file before anything is written to it (tables, WAL mode)."""
-        version = (await self.conn.execute_fetchall("PRAGMA user_version"))[0][0]
+        rows = list(await self.conn.execute_fetchall("PRAGMA user_version"))
+        version: int = rows[0][0]
         names = {r[0] for r in await self.conn.execute_fetchall(
             "SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version > SCHEMA_VERSION:
@@ -209,6 +212,7 @@ class Store:
             if not _fatal(e):
                 raise
             self.failed = StoreWriteError(f"{self.path}: cannot save to the database: {e}")
+            log.error("store write failed, every later write refused: %s", self.failed)
             raise self.failed from None
 
     async def _write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -225,7 +229,8 @@ class Store:
         self._dirty = True
         row = await self._guard(self.conn.execute_insert(sql, params))
         assert row is not None
-        return row[0]
+        rowid: int = row[0]
+        return rowid
 
     async def swap(self, sql: str, params: tuple[Any, ...] = ()) -> bool:
         """One UPDATE, committed at once; True when it changed a row (a compare-and-swap that other

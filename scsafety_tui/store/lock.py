@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import secrets
 import socket
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 
 from scsafety_tui.errors import InputError
 from scsafety_tui.store.db import Store
+
+log = logging.getLogger(__name__)
 
 BEAT_S = 5.0
 STALE_S = 60.0
@@ -118,9 +121,11 @@ class SessionLock:
                 await asyncio.sleep(BEAT_S)
                 try:
                     ok = await self.beat()
-                except Exception:  # a failing disk is the run's problem to report, not the heartbeat's
+                except Exception as e:  # a failing disk is the run's problem to report, not the heartbeat's
+                    log.warning("session %d: lock heartbeat failed: %s: %s", self.sid, type(e).__name__, e)
                     continue
                 if not ok:
+                    log.warning("session %d: the lock was taken over by another process; stopping", self.sid)
                     on_lost()
                     return
 
@@ -136,7 +141,10 @@ class SessionLock:
         """Let go; a failure here (disk full) leaves a lock that is stale once this process no longer
         holds it (and once the process is gone)."""
         _HELD.discard(self.token)
-        with contextlib.suppress(Exception):
+        try:
             await self.store.swap("UPDATE session SET lock_token = NULL, lock_pid = NULL, lock_host = NULL,"
                                   " lock_at = NULL, lock_beat = NULL WHERE id = ? AND lock_token = ?",
                                   (self.sid, self.token))
+        except Exception as e:
+            log.warning("session %d: lock release failed (stale once this process ends): %s: %s", self.sid,
+                        type(e).__name__, e)
