@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
 import sys
 import tempfile
 
@@ -37,8 +39,9 @@ sys.addaudithook(_no_network)
 
 # Logs and default paths of the code under test go to directories of this test run, never the developer's
 # data dir (even when XDG_DATA_HOME is set) nor another test run's.
-os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="scsafety-tests-data-")
-os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="scsafety-tests-config-")
+for _var, _prefix in (("XDG_DATA_HOME", "scsafety-tests-data-"), ("XDG_CONFIG_HOME", "scsafety-tests-config-")):
+    os.environ[_var] = tempfile.mkdtemp(prefix=_prefix)
+    atexit.register(shutil.rmtree, os.environ[_var], ignore_errors=True)
 
 
 @pytest.fixture
