@@ -25,7 +25,8 @@ def load_user_config(args: argparse.Namespace, *, required: bool = True) -> Conf
 
 def db_path(args: argparse.Namespace, config: Config | None = None) -> str:
     if getattr(args, "db", None):
-        return args.db
+        given: str = args.db
+        return given
     if config is not None and config.storage.db:
         return str(Path(config.storage.db).expanduser())
     return str(default_db())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from scsafety_tui.commands.common import config_path
 from scsafety_tui.config import config_to_dict, load_config
@@ -65,7 +66,7 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def masked(data: dict) -> dict:
+def masked(data: dict[str, Any]) -> dict[str, Any]:
     """The config as printed: every header value and every secret-named param shown as "***"."""
     from scsafety_tui.redact import MASK, mask_params
 

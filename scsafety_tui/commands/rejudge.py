@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scsafety_tui.commands.common import db_path, load_user_config
 from scsafety_tui.errors import InputError
+
+if TYPE_CHECKING:
+    from scsafety_tui.config import Config
 
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
@@ -15,7 +19,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     return asyncio.run(_rejudge(args, db_path(args, config), config if args.config else None))
 
 
-async def _rejudge(args: argparse.Namespace, db: str, config) -> int:
+async def _rejudge(args: argparse.Namespace, db: str, config: Config | None) -> int:
     from scsafety_tui.engine.rejudge import rejudge
     from scsafety_tui.engine.resume import needs_demo_server, session_config
     from scsafety_tui.headless import EXIT_ERRORS, EXIT_OK, print_tables, stdout_console

@@ -28,7 +28,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     async def rows() -> tuple[str, list[tuple[str, ...]]]:
         store = await Store.open(_db(args), readonly=True)
         try:
-            out = []
+            out: list[tuple[str, ...]] = []
             for s in await queries.list_sessions(store):
                 scores = await queries.session_scores(store, s.id)
                 overall = "\n".join(f"{visible(k)} {fmt(scores[k].total.score) if k in scores else '—'}"

@@ -202,7 +202,8 @@ async def resolve_session(store: Store, ref: str) -> int:
                                  " name = ? DESC, id DESC LIMIT 1", (ref, ref + "%", ref))
     if not rows:
         raise StoreError(f"{store.path}: no session matches {ref!r} (see `scsafety-tui sessions`)")
-    return rows[0][0]
+    sid: int = rows[0][0]
+    return sid
 
 
 async def list_sessions(store: Store) -> list[SessionSummary]:
@@ -356,8 +357,9 @@ async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]
     out: dict[int, list[TurnRow]] = {}
     by_id: dict[int, TurnRow] = {}
     for r in rows:
-        turn = TurnRow(*r[1:16], label=(r[16], r[17], r[18]) if r[16] is not None else None,
-                       reasoning=r[19])
+        turn = TurnRow(*r[1:16])
+        turn.label = (r[16], r[17], r[18]) if r[16] is not None else None
+        turn.reasoning = r[19]
         out.setdefault(r[0], []).append(turn)
         by_id[turn.id] = turn
     if by_id:

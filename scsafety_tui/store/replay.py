@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import math
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -105,7 +106,7 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
     while pending or heap:
         top = heap[0][0] if heap else math.inf
         if pending and pending[0]["started_at"] <= top:
-            chunk = []
+            chunk: list[sqlite3.Row] = []
             while pending and len(chunk) < batch and pending[0]["started_at"] <= top:
                 chunk.append(pending.popleft())
             turns = await queries.turns_of(store, [c["id"] for c in chunk])
