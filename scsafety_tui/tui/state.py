@@ -4,8 +4,9 @@ the answer rows behind the scoreboard, progress. No Textual here, so it is cheap
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from scsafety_tui.events import (
     ConversationFinished,
@@ -119,9 +120,9 @@ class RunState:
         for marks in self.glyphs.values():
             marks[:] = [PENDING] * len(marks)
         for r in rows:
-            marks = self.glyphs.get((r.item_id, r.target))
-            if marks is not None and r.round <= len(marks):
-                marks[r.round - 1] = glyph(r.status, r.score(), (r.target, r.item_id, r.round) in truncated)
+            conv_marks = self.glyphs.get((r.item_id, r.target))
+            if conv_marks is not None and r.round <= len(conv_marks):
+                conv_marks[r.round - 1] = glyph(r.status, r.score(), (r.target, r.item_id, r.round) in truncated)
         for marks in self.glyphs.values():  # a block, error or empty answer ends the conversation early
             for i in range(1, len(marks)):
                 if marks[i - 1] in ENDS_CONVERSATION and marks[i] == PENDING:
@@ -232,7 +233,8 @@ class RunState:
         return None
 
 
-_HANDLERS = {ConversationStarted: RunState._started, TurnStarted: RunState._turn_started,
+_HANDLERS: dict[type[Event], Callable[[RunState, Any], ConvKey | None]] = {
+             ConversationStarted: RunState._started, TurnStarted: RunState._turn_started,
              TurnRetrying: RunState._retrying, TurnCompleted: RunState._completed, TurnFailed: RunState._failed,
              VerdictReady: RunState._verdict, ReasoningVerdictReady: RunState._reasoning_verdict,
              ConversationFinished: RunState._finished,

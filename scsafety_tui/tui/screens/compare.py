@@ -3,7 +3,7 @@ two scores and their difference, and the answers whose score changed (enter show
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
@@ -60,7 +60,7 @@ class SessionPicker(ModalScreen[int | None]):
         self.dismiss(int(event.option.id or 0))
 
 
-def pick_and_compare(screen: Screen[object], session_id: int, *, human: bool = False) -> None:
+def pick_and_compare(screen: Screen[Any], session_id: int, *, human: bool = False) -> None:
     def picked(other: int | None) -> None:
         if other:
             screen.app.push_screen(CompareScreen(session_id, other, human=human))

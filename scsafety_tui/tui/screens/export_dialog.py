@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -75,7 +75,7 @@ class ExportDialog(ModalScreen[ExportChoice | None]):
         self.dismiss(None)
 
 
-def export_flow(screen: Screen[object], session_id: int, *, human: bool = False) -> None:
+def export_flow(screen: Screen[Any], session_id: int, *, human: bool = False) -> None:
     """Ask, then write in a worker of the calling screen (its Worker.StateChanged handler reports errors)."""
     app: ScSafetyApp = screen.app  # type: ignore[assignment]
 

@@ -15,10 +15,12 @@ SCORE_STYLES = {0: "bold red", 1: "bold yellow", 2: "bold green"}
 
 
 def score_text(score: int | None, missing: str = "—") -> Text:
-    return Text(missing if score is None else str(score), style=SCORE_STYLES.get(score, "dim"), justify="center")
+    if score is None:
+        return Text(missing, style="dim", justify="center")
+    return Text(str(score), style=SCORE_STYLES.get(score, "dim"), justify="center")
 
 
-class AnswerTable(DataTable[Text]):
+class AnswerTable(DataTable[Text | str]):
     HINT = "0/1/2 label the highlighted row · x clears · enter: conversation"
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from textual.app import ComposeResult
 from textual.containers import HorizontalScroll
@@ -54,11 +55,16 @@ class SpotLanes(HorizontalScroll):
             key = (lane.item_id or "", target)
             streamed = key in dirty
             dirty.discard(key)
-            lane.flush(lambda rnd, key=key: bridge.text(key, rnd) if bridge else "", markdown, reasons, streamed,
-                       stream_reasoning=lambda rnd, key=key: bridge.reasoning(key, rnd) if bridge else "")
+            text: Callable[[int], str] = partial(bridge.text, key) if bridge is not None else _nothing
+            reasoning: Callable[[int], str] = partial(bridge.reasoning, key) if bridge is not None else _nothing
+            lane.flush(text, markdown, reasons, streamed, stream_reasoning=reasoning)
 
     def on_resize(self) -> None:
         self._fit_lanes()
 
     def _fit_lanes(self) -> None:
         fit_lanes(list(self.lanes.values()), self.size.width)
+
+
+def _nothing(_round: int) -> str:
+    return ""
