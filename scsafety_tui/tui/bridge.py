@@ -2,7 +2,8 @@
 
 The engine calls emit() on the app's event loop. A TokenDelta only appends to a list (no message, no
 render); the run screen reads the buffers on its flush timer. Buffers hold each streaming turn's whole text
-so far, so a flush that runs before the TurnStarted message is handled loses nothing.
+so far, so a flush that runs before the TurnStarted message is handled loses nothing. It is the Sink of
+the screen's event source (tui/sources/): ended() queues RunEnded behind the source's last event.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from textual.message_pump import MessagePump
 
 from scsafety_tui.events import ConversationFinished, Event, ReasoningDelta, TokenDelta, TurnRetrying
-from scsafety_tui.tui.messages import EngineEvent
+from scsafety_tui.tui.messages import EngineEvent, RunEnded
 
 ConvKey = tuple[str, str]  # (item id, target key)
 
@@ -20,6 +21,10 @@ ConvKey = tuple[str, str]  # (item id, target key)
 class EventBridge:
     def __init__(self, target: MessagePump) -> None:
         self.target = target
+        self.reset()
+
+    def reset(self) -> None:
+        """Nothing received yet (a replay that starts again)."""
         self.streams: dict[ConvKey, dict[int, list[str]]] = {}
         self.thoughts: dict[ConvKey, dict[int, list[str]]] = {}
         """Reasoning streamed so far, per turn, apart from the answer."""
@@ -52,6 +57,9 @@ class EventBridge:
             self.thoughts.get((event.item_id, event.target), {}).pop(event.round, None)
             self.dirty.add((event.item_id, event.target))
         self.target.post_message(EngineEvent(event))
+
+    def ended(self, status: str) -> None:
+        self.target.post_message(RunEnded(status))
 
     def text(self, key: ConvKey, rnd: int) -> str:
         chunks = self.streams.get(key, {}).get(rnd)

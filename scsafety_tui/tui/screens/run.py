@@ -1,14 +1,16 @@
 """The run screen: lanes side by side, the item navigator, the live scoreboard and the status bar.
 
 It talks to the core in two ways only: the store's query functions (through the app's read connection)
-and engine events, which the runner worker's EventBridge turns into EngineEvent messages (run_control.py
-holds the worker and the run's controls). Drawing is paced by timers: streaming text at 12 Hz,
-navigator glyphs and scores at 2 Hz each, clocks and token rates at 1 Hz.
+and engine events, which its event source delivers to its EventBridge as EngineEvent messages. The source
+is composed, not inherited: a live run (LiveSource, the default) or a saved session re-emitted with its
+original timing (StoredSource: a replay); run_control.py holds the keys that drive it. Drawing is paced by
+timers: streaming text at 12 Hz, navigator glyphs and scores at 2 Hz each, clocks and token rates at 1 Hz.
 """
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -28,6 +30,7 @@ from scsafety_tui.events import (
 )
 from scsafety_tui.scoring import fmt
 from scsafety_tui.store import queries
+from scsafety_tui.store.db import Store
 from scsafety_tui.tui.bridge import EventBridge
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.messages import EngineEvent, ItemChosen, ScopeChosen
@@ -37,6 +40,8 @@ from scsafety_tui.tui.screens.help import HelpScreen
 from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.run_commands import RunCommands
 from scsafety_tui.tui.screens.run_control import RunControl
+from scsafety_tui.tui.sources import EventSource
+from scsafety_tui.tui.sources.live import LiveSource
 from scsafety_tui.tui.state import RunState
 from scsafety_tui.tui.text import visible
 from scsafety_tui.tui.widgets.lane import Lane, fit_lanes
@@ -69,21 +74,25 @@ class RunScreen(Labelling, RunControl):
         Binding("h", "toggle_human", "Judge/human"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "back", "Sessions", show=False),
+        Binding("greater_than_sign", "speed(1)", "Faster"),  # where the source can_speed (check_action)
+        Binding("less_than_sign", "speed(-1)", "Slower"),
     ]
     COMMANDS: ClassVar[set[Any]] = {RunCommands}
 
     def __init__(self, session_id: int, *, start: bool = True, config: Config | None = None,
-                 pin: str | None = None) -> None:
-        """pin: open with the lanes pinned to this item (a search hit)."""
+                 pin: str | None = None, source: EventSource | None = None) -> None:
+        """pin: open with the lanes pinned to this item (a search hit); source: where the events come from,
+        a live run of the session (with config, if given) unless told otherwise."""
         super().__init__()
         self.session_id = session_id
         self.first_pin = pin
         self.start = start
         self.config = config
         self.bridge = EventBridge(self)
+        self.source = source or LiveSource(lambda: Store.open(self.app.db), self.prepare_run)
+        self.source.attach(self, self.bridge)
         self.pace = RunPace()
         self.state: RunState | None = None
-        self.runner = None
         self.lanes: dict[str, Lane] = {}
         self.pinned = None
         self.markdown = False
@@ -128,7 +137,8 @@ class RunScreen(Labelling, RunControl):
         store, sid = self.app.store, self.session_id
         session = await queries.stored_session(store, sid)
         self.session_status = session.status
-        self.title, self.sub_title = visible(session.name), f"session {sid}"
+        self.title = visible(session.name)
+        self.sub_title = f"session {sid}" if self.source.writes else f"replay of session {sid}"
         self.taxonomy = session.taxonomy
         items = await queries.items(store, sid)
         targets = session.keys
@@ -151,13 +161,22 @@ class RunScreen(Labelling, RunControl):
             await self.pin(items[0].id, follow=self.start)
 
     async def reload(self) -> None:
-        """Glyphs, scores and progress as the store holds them now."""
-        store = self.app.store
-        self.st.seed(await queries.answer_rows(store, self.session_id),
-                     truncated=await queries.truncated_answers(store, self.session_id))
-        self.st.scores.block_as_refusal = await queries.block_as_refusal(store, self.session_id)
-        s = await queries.session_summary(store, self.session_id)
-        self.st.progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
+        """Glyphs, scores and progress as the store holds them now. Under a source that writes nothing (a
+        replay) the screen starts from nothing, the events fill glyphs and scores in; only labels are read."""
+        store, sid = self.app.store, self.session_id
+        rows, truncated = await queries.answer_rows(store, sid), await queries.truncated_answers(store, sid)
+        block_as_refusal = await queries.block_as_refusal(store, sid)
+        if self.source.writes:
+            s = await queries.session_summary(store, sid)
+            progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
+            self.st.seed(rows, truncated=truncated)
+        else:
+            old = self.st
+            progress = Progress(0, len(old.order) * len(old.targets), 0, 0, 0)
+            self.state = RunState([old.items[i] for i in old.order], old.targets)
+            self.st.seed([], {(r.target, r.item_id, r.round): r.label for r in rows if r.label is not None})
+        # everything read first: no table tick can score the seeded rows with a stale setting
+        self.st.scores.block_as_refusal, self.st.progress = block_as_refusal, progress
         nav = self.query_one(Navigator)
         for (item, target), marks in self.st.glyphs.items():
             nav.set_glyphs(item, target, marks)
@@ -236,8 +255,8 @@ class RunScreen(Labelling, RunControl):
             key = (lane.item_id or "", target)
             streamed = key in dirty
             dirty.discard(key)
-            lane.flush(lambda rnd, key=key: self.bridge.text(key, rnd), self.markdown, self.reasons, streamed,
-                       self.thoughts, lambda rnd, key=key: self.bridge.reasoning(key, rnd))
+            lane.flush(partial(self.bridge.text, key), self.markdown, self.reasons, streamed,
+                       self.thoughts, partial(self.bridge.reasoning, key))
 
     def _tables(self) -> None:
         """Navigator glyphs and scores on alternate ticks: a DataTable redraw is costly, don't stack two."""
@@ -274,7 +293,7 @@ class RunScreen(Labelling, RunControl):
             following=self.pinned is None, markdown=self.markdown, mode=self.status_mode()))
 
     def status_mode(self) -> str:
-        return "human-adjusted scores" if self.human else ""
+        return " · ".join(m for m in (self.source.label, "human-adjusted scores" if self.human else "") if m)
 
     # ------------------------------------------------------------ navigation and views
 

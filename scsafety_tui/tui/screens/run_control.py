@@ -1,23 +1,26 @@
-"""The run screen's control of its run: the runner worker, pause, cancel, quit, retry, export.
+"""The run screen's control of its event source: start, pause, cancel, speed, quit, retry, export.
 
 A mixin for RunScreen (kept apart so neither file grows large); it uses the screen's state and widgets.
+The keys act on the screen's EventSource (tui/sources/): a live run or a stored session re-emitted. Where
+the two behave differently, the screen asks what the source can do (writes, can_retry, can_speed).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from textual import work
-
-from scsafety_tui.engine.session import prepare
+from scsafety_tui.engine.session import SessionRun, prepare
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.messages import RunEnded
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
 from scsafety_tui.tui.screens.export_dialog import export_flow
+from scsafety_tui.tui.sources import EventSource, Sink
+from scsafety_tui.tui.sources.live import LiveSource
+from scsafety_tui.tui.sources.stored import next_speed
 from scsafety_tui.tui.state import FAILED
+from scsafety_tui.tui.widgets.navigator import Navigator
 
 if TYPE_CHECKING:
     from scsafety_tui.config import Config
@@ -33,8 +36,8 @@ class RunControl(WorkerScreen):
     session_id: int
     config: Config | None
     bridge: EventBridge
+    source: EventSource
     pace: RunPace
-    runner: Runner | None
     run_state: str
     session_status: str
     pinned: str | None
@@ -47,38 +50,28 @@ class RunControl(WorkerScreen):
         async def reload(self) -> None: ...
         async def pin(self, item_id: str, follow: bool = False) -> None: ...
         def _tick(self) -> None: ...
+        def _update_scores(self) -> None: ...
 
     @property
     def running(self) -> bool:
-        return any(w.group == "runner" and w.is_running for w in self.workers)
+        """A run is writing this session now (a replay writes nothing: leaving or quitting asks nothing)."""
+        return self.source.writes and self.source.running
+
+    @property
+    def runner(self) -> Runner | None:
+        """The engine's runner while a live run goes."""
+        return self.source.runner if isinstance(self.source, LiveSource) else None
 
     def start_run(self, retry_errors: bool = False) -> None:
         self.run_state = "starting"
-        self.run_session(retry_errors)
+        if not self.source.writes:
+            self.bridge.reset()  # a replay starts again from the session's first event
+        self.source.start(retry_errors=retry_errors)
 
-    @work(exclusive=True, exit_on_error=False, group="runner", description="SC-Safety session run")
-    async def run_session(self, retry_errors: bool = False) -> str:
-        """Prepare and run the session on its own store connection; events arrive through the bridge."""
-        status = "failed"  # an exception goes on to the Worker.StateChanged handler as a notification
-        store = await Store.open(self.app.db)
-        try:
-            config = self.config or await self.app.run_config_for(self.session_id)
-            srun = await prepare(store, self.session_id, self.bridge, config=config, retry_errors=retry_errors)
-            self.runner = srun.runner
-            try:
-                status = await srun.run()
-            except asyncio.CancelledError:  # the app is closing under the run: leave it resumable
-                status = "interrupted"
-                await store.set_session_status(self.session_id, status)
-                raise
-            if self.after_stop:
-                status = "interrupted"
-                await store.set_session_status(self.session_id, status)
-            return status
-        finally:
-            self.runner = None
-            await store.close()
-            self.post_message(RunEnded(status))
+    async def prepare_run(self, store: Store, emit: Sink, retry_errors: bool) -> SessionRun:
+        """The live source's plan: the session prepared on the source's own store connection."""
+        config = self.config or await self.app.run_config_for(self.session_id)
+        return await prepare(store, self.session_id, emit, config=config, retry_errors=retry_errors)
 
     async def on_run_ended(self, message: RunEnded) -> None:
         status = message.status
@@ -89,13 +82,19 @@ class RunControl(WorkerScreen):
         if self.after_stop == "back":
             self.dismiss()
             return
-        self.session_status = (await queries.stored_session(self.app.store, self.session_id)).status
-        await self.reload()  # the store is the truth: final glyphs and scores come from it, not events
+        if self.source.writes:
+            self.session_status = (await queries.stored_session(self.app.store, self.session_id)).status
+            await self.reload()  # the store is the truth: final glyphs and scores come from it, not events
+            state = status if status in ("done", "cancelled", "failed") else self.idle_state()
+        else:  # a replay's numbers are its events' own (nothing was written): drawn now, not at the next tick
+            self.query_one(Navigator).flush()
+            self._update_scores()
+            state = "replayed" if status == "done" else "stopped"
         if status == "done" and self.pinned is None and self.st.order:
             await self.pin(self.st.order[-1])  # nothing left to follow: show the last item, from its top
-        self.run_state = status if status in ("done", "cancelled", "failed") else self.idle_state()
+        self.run_state = state
         self._tick()
-        if status == "cancelled":
+        if status == "cancelled" and self.source.writes:
             self.notify(f"Run cancelled. Press space to resume, or run `scsafety-tui resume {self.session_id}`.")
 
     def idle_state(self) -> str:
@@ -105,26 +104,30 @@ class RunControl(WorkerScreen):
     # ------------------------------------------------------------ actions
 
     def action_toggle_pause(self) -> None:
-        runner = self.runner
-        if runner is not None:
-            if runner.paused:
-                runner.resume()
+        source = self.source
+        if source.ready:
+            if source.paused:
+                source.resume()
                 self.run_state = "running"
             else:
-                runner.pause()
+                source.pause()
                 self.run_state = "paused"
-                self.notify("Paused: streaming answers finish, no new turn starts. Space resumes.")
-        elif self.running:
+                if source.writes:
+                    self.notify("Paused: streaming answers finish, no new turn starts. Space resumes.")
+        elif source.running:
             pass  # still preparing
-        elif self.session_status != "done":
-            self.start_run()
+        elif not source.writes or self.session_status != "done":
+            self.start_run()  # a replay: from the beginning again
         else:
             self.notify("This session is finished (r reruns its errors).")
         self._tick()
 
     def action_cancel_run(self) -> None:
-        if not self.running:
-            self.notify("No run is going.")
+        if not self.source.running:
+            self.notify("No run is going." if self.source.writes else "The replay has ended: space replays it again.")
+            return
+        if not self.source.writes:
+            self.source.cancel()  # nothing is lost: space replays it again
             return
 
         def answered(yes: bool | None) -> None:
@@ -135,12 +138,8 @@ class RunControl(WorkerScreen):
                                            "can be resumed later.", yes="Cancel run"), answered)
 
     def stop_run(self) -> None:
-        runner = self.runner
         self.run_state = "cancelling"
-        if runner is not None:
-            runner.cancel()
-        else:
-            self.workers.cancel_group(self, "runner")
+        self.source.cancel(interrupt=self.after_stop is not None)  # leaving: the session stays interrupted
         self._tick()
 
     def confirm_stop(self, then: str) -> None:
@@ -166,12 +165,22 @@ class RunControl(WorkerScreen):
             self.dismiss()
 
     def action_retry_errors(self) -> None:
-        if self.running:
+        if not self.source.can_retry:
+            self.notify("A replay never calls a model: rerun errors from the session's run screen.")
+        elif self.running:
             self.notify("Errored conversations can be rerun once the run has ended.")
         elif not any(FAILED in m for m in self.st.glyphs.values()):
             self.notify("No errored conversations to rerun.")
         else:
             self.start_run(retry_errors=True)
+
+    def action_speed(self, step: int) -> None:
+        """Slower or faster (×1, ×2, ×10, instant); only bound where the source can_speed."""
+        self.source.set_speed(next_speed(self.source.speed, step))
+        self._tick()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.source.can_speed if action == "speed" else True
 
     def action_export(self) -> None:
         export_flow(self, self.session_id, human=self.human)

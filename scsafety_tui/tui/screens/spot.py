@@ -1,14 +1,15 @@
 """The spot screen: one prompt (and an optional follow-up) against the checked targets, judged, side by side.
 
 It reuses the run screen's machinery: an EventBridge turns engine events into EngineEvent messages,
-RunState keeps the conversations, and the run screen's Lane widgets draw them. The engine runs through
-start_spot() in a worker (each check is saved as a `spot` session); every read goes through store.queries.
+RunState keeps the conversations, and the run screen's Lane widgets draw them. Each check is a LiveSource
+(tui/sources/) whose plan is start_spot(): the check is saved as a `spot` session and run in the source's
+worker, as the run screen's runs are; every read goes through store.queries.
 With no config (or one without targets) it offers the demo personas, on a demo server of its own.
 """
 
 from __future__ import annotations
 
-import asyncio
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -37,6 +38,8 @@ from scsafety_tui.tui.bridge import EventBridge
 from scsafety_tui.tui.messages import EngineEvent, RunEnded
 from scsafety_tui.tui.model import from_transcript
 from scsafety_tui.tui.screens.base import WorkerScreen
+from scsafety_tui.tui.sources import Sink
+from scsafety_tui.tui.sources.live import LiveSource
 from scsafety_tui.tui.state import RunState
 from scsafety_tui.tui.widgets.spot_form import CONFIGURED, SpotForm, choices_for, judge_of
 from scsafety_tui.tui.widgets.spot_history import SpotHistory
@@ -44,6 +47,7 @@ from scsafety_tui.tui.widgets.spot_lanes import SpotLanes
 
 if TYPE_CHECKING:
     from scsafety_tui.demo.launch import DemoServerThread
+    from scsafety_tui.engine.session import SessionRun
     from scsafety_tui.tui.app import ScSafetyApp
 
 FLUSH_HZ = 12
@@ -70,7 +74,10 @@ class SpotScreen(WorkerScreen):
         self.state: RunState | None = None
         """The live check's conversations; None when the lanes show a stored check."""
         self.session_id: int | None = None
+        self.source: LiveSource | None = None
+        """The latest check's run."""
         self.running = False
+        """A check is going, until its end has been shown."""
         self.config: Config
         """The user's config, or the demo's (set on mount, once the demo server has its port)."""
         self.taxonomy: Taxonomy
@@ -133,35 +140,24 @@ class SpotScreen(WorkerScreen):
             self.notify(str(e), severity="error")
             return
         self.running = True
-        self.run_spot(config, item)
+        self.bridge, self.state, self.session_id = EventBridge(self), RunState([item], config.keys()), None
+        self.source = LiveSource(lambda: Store.open(self.app.db), partial(self.prepare_spot, config, item),
+                                 group="spot", description="Spot check")
+        self.source.attach(self, self.bridge)
+        self.source.start()
 
     @on(Button.Pressed, "#spot-run")
     def _run_pressed(self) -> None:
         self.action_run()
 
-    @work(exclusive=True, exit_on_error=False, group="spot", description="Spot check")
-    async def run_spot(self, config: Config, item: Item) -> str:
-        """Create the session and run it on a store connection of its own; events arrive via the bridge."""
-        status, store = "failed", None  # an exception reaches WorkerScreen's notification handler
-        try:
-            targets = config.keys()
-            self.bridge, self.state, self.session_id = EventBridge(self), RunState([item], targets), None
-            await self.query_one(SpotLanes).setup(item, targets, self._sub_label(item), pinned=False)
-            store = await Store.open(self.app.db)
-            srun = await start_spot(store, config, self.taxonomy, [item], self.bridge)
-            self.session_id = srun.session_id
-            self.sub_title = f"spot session {srun.session_id} · running"
-            try:
-                status = await srun.run()
-            except asyncio.CancelledError:  # leaving the screen mid-check: the session stays resumable
-                status = "interrupted"
-                await store.set_session_status(srun.session_id, status)
-                raise
-            return status
-        finally:
-            if store is not None:
-                await store.close()
-            self.post_message(RunEnded(status))  # queued after the run's last EngineEvent
+    async def prepare_spot(self, config: Config, item: Item, store: Store, emit: Sink,
+                           retry_errors: bool) -> SessionRun:
+        """The check's plan, in the source's worker: fresh lanes, then the spot session created and prepared."""
+        await self.query_one(SpotLanes).setup(item, config.keys(), self._sub_label(item), pinned=False)
+        srun = await start_spot(store, config, self.taxonomy, [item], emit)
+        self.session_id = srun.session_id
+        self.sub_title = f"spot session {srun.session_id} · running"
+        return srun
 
     async def on_engine_event(self, message: EngineEvent) -> None:
         ev, state = message.event, self.state
@@ -257,5 +253,6 @@ class SpotScreen(WorkerScreen):
         self.query_one(SpotHistory).focus()
 
     def action_back(self) -> None:
-        self.workers.cancel_group(self, "spot")
+        if self.source is not None and self.source.running:
+            self.source.cancel(interrupt=True)  # leaving mid-check: the session stays resumable
         self.dismiss()
