@@ -68,18 +68,16 @@ def make_http_client(transport: str = "aiohttp", *, allowed_hosts: Iterable[str]
 
     trust_env is off: proxies and .netrc from the environment would reach hosts the config did not name.
     """
-    kwargs = dict(
+    classes: dict[str, type[httpx.AsyncClient]] = {"aiohttp": HttpxAiohttpClient, "httpx": httpx.AsyncClient}
+    if transport not in classes:
+        raise ValueError(f"unknown HTTP transport {transport!r} (expected 'aiohttp' or 'httpx')")
+    return classes[transport](
         timeout=httpx.Timeout(read_timeout, connect=CONNECT_TIMEOUT),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         event_hooks={"request": [_host_check(allowed_hosts)]},
         follow_redirects=False,
         trust_env=False,
     )
-    if transport == "aiohttp":
-        return HttpxAiohttpClient(**kwargs)  # type: ignore[arg-type]
-    if transport == "httpx":
-        return httpx.AsyncClient(**kwargs)  # type: ignore[arg-type]
-    raise ValueError(f"unknown HTTP transport {transport!r} (expected 'aiohttp' or 'httpx')")
 
 
 def scrub_error(e: ProviderError, redact: Redactor) -> None:
