@@ -33,8 +33,7 @@ class HostileServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}/v1"
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/v1"  # the ephemeral port
         return self.url
 
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ import sqlite3
 from collections import defaultdict
 
 from engine_helpers import bank, config_for, run_session, with_target
+from waiting import settle, until
 
 from scsafety_tui.engine.session import create_session, prepare
 from scsafety_tui.events import (
@@ -136,8 +137,8 @@ async def test_cancel_stores_finished_work_and_leaves_session_resumable(db_file)
         sid = await create_session(store, config, __import__("engine_helpers").TAXONOMY, items, name="c")
         srun = await prepare(store, sid, events.append, config=config)
         task = asyncio.create_task(srun.run())
-        while sum(isinstance(e, ConversationFinished) for e in events) < 3:
-            await asyncio.sleep(0.02)
+        await until(lambda: sum(isinstance(e, ConversationFinished) for e in events) >= 3, 60,
+                    "3 finished conversations")
         srun.runner.cancel()
         assert await task == "cancelled"
         statuses = dict(await store.fetchall(
@@ -179,10 +180,14 @@ async def test_pause_stops_new_turns_until_resume(db_file):
         srun = await prepare(store, sid, events.append, config=config)
         srun.runner.pause()
         task = asyncio.create_task(srun.run())
-        await asyncio.sleep(0.3)
-        assert not any(isinstance(e, TurnStarted) for e in events)
+        # the run has started and its conversations have begun (the pause lets them begin, not ask)
+        await until(lambda: any(isinstance(e, ConversationStarted) for e in events), 60, "the run to start")
+        await settle()
+        resumed_at = srun.runner.ctx.now()  # the engine's own clock, which stamps every event
         srun.runner.resume()
         assert await task == "done"
+        started = [e for e in events if isinstance(e, TurnStarted)]
+        assert started and all(e.t >= resumed_at for e in started)  # no turn started while paused
         assert sum(isinstance(e, TurnCompleted) for e in events) == 16
         await store.close()
     finally:

@@ -8,10 +8,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from waiting import wait_for
 
 from scsafety_tui.cli import main
 
@@ -133,9 +133,7 @@ def test_kill_9_then_resume_loses_and_duplicates_nothing(tmp_path, demo_server_p
     cfg = write_config(tmp_path / "c.toml", demo_server_process, models, limit=30)
     killed_db, clean_db = str(tmp_path / "killed.db"), str(tmp_path / "clean.db")
     proc = _run_cli(["run", "--config", str(cfg), "--headless", "--db", killed_db])
-    deadline = time.time() + 60
-    while time.time() < deadline and len(_safe_done(killed_db)) < 20:
-        time.sleep(0.05)
+    wait_for(lambda: len(_safe_done(killed_db)) >= 20, 60, "20 answers stored")
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
     before = _done_turns(killed_db)
@@ -164,9 +162,7 @@ def test_ctrl_c_stops_cleanly_and_marks_interrupted(tmp_path, demo_server_proces
     cfg = write_config(tmp_path / "c.toml", demo_server_process, [("g", "demo-guardian")], limit=40)
     db = str(tmp_path / "i.db")
     proc = _run_cli(["run", "--config", str(cfg), "--headless", "--db", db])
-    deadline = time.time() + 60
-    while time.time() < deadline and len(_safe_done(db)) < 4:
-        time.sleep(0.05)
+    wait_for(lambda: len(_safe_done(db)) >= 4, 60, "4 answers stored")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

@@ -149,20 +149,20 @@ async def test_content_filter_keeps_the_partial_answer(demo, http, protocol):
 
 
 async def test_retry_after_as_http_date(demo, http):
+    before = time.time()
     with pytest.raises(RateLimited) as info:
         await make_provider(target(demo.url, "demo-guardian+ratelimit-date"), http, None).stream_chat(QUESTION_ZH)
     e = info.value
-    assert e.retry_at is not None and time.time() - 1 <= e.retry_at <= time.time() + 3
+    # the server's date is a whole second, a second after it answered (between before and now)
+    assert e.retry_at is not None and before - 1 <= e.retry_at <= time.time() + 2
     assert 0 <= e.retry_after <= 3
 
 
 @pytest.mark.parametrize("knob", ["hang", "slow"])
 async def test_timeout_is_transient(demo, http, knob):
     provider = make_provider(target(demo.url, f"demo-guardian+{knob}", timeout_s=0.3), http, None)
-    start = time.perf_counter()
-    with pytest.raises(TransientError, match="timed out"):
-        await provider.stream_chat(QUESTION_ZH)
-    assert time.perf_counter() - start < 1.5
+    with pytest.raises(TransientError, match="timed out"):  # "slow" would answer after 5 s, "hang" never
+        await asyncio.wait_for(provider.stream_chat(QUESTION_ZH), 30)  # a hang guard, not a speed check
     await asyncio.wait_for(demo.client_gone.wait(), 2)  # the abandoned response was closed
 
 

@@ -5,6 +5,7 @@ full disk stops a run with one line and leaves it resumable, and read commands n
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from engine_helpers import TAXONOMY, bank, config_for
+from waiting import settle, wait_for
 
 from scsafety_tui.cli import main
 from scsafety_tui.engine.session import create_session, prepare
@@ -235,10 +237,7 @@ def test_a_second_process_refuses_a_running_session_then_takes_over_a_killed_one
     db = str(tmp_path / "s.db")
     first = subprocess.Popen([PY, "-m", "scsafety_tui", "run", "--config", str(cfg), "--headless", "--db", db],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline and not (_lock_pid(db) == first.pid and len(_turns(db)) >= 4):
-        time.sleep(0.05)
-    assert _lock_pid(db) == first.pid, "the running process holds the session"
+    wait_for(lambda: _lock_pid(db) == first.pid and len(_turns(db)) >= 4, 60, "the first process to run")
     before = _turns(db)
     second = subprocess.run([PY, "-m", "scsafety_tui", "resume", "1", "--config", str(cfg), "--db", db],
                             capture_output=True, text=True, timeout=60)
@@ -282,7 +281,9 @@ async def test_a_full_database_stops_the_run_at_once_and_the_session_resumes(db_
             await store.set_session_status(sid, "done")
     finally:
         await store.close()
-    await asyncio.sleep(0.1)
+    await settle()
+    gc.collect()  # a task whose exception nobody retrieved reports it when collected
+    await settle()
     assert unobserved == [], "no task failed unobserved"
     fts_consistent(db_file)
     store = await Store.open(db_file)  # space is back
@@ -408,7 +409,7 @@ async def test_an_older_database_is_read_without_being_upgraded_on_disk(tmp_path
 
 
 async def test_space_on_a_session_another_process_runs_refuses_and_touches_nothing(db_file, demo_url):
-    from test_tui_support import SIZE, run_screen, wait_until
+    from test_tui_support import SIZE, Notes, run_screen, wait_until
     from textual.widgets import DataTable
 
     from scsafety_tui.tui.app import ScSafetyApp
@@ -423,7 +424,7 @@ async def test_space_on_a_session_another_process_runs_refuses_and_touches_nothi
         await store.sync()
     finally:
         await store.close()
-    holder = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])  # a live process holds it
+    holder = subprocess.Popen([PY, "-c", "import signal; signal.pause()"])  # a live process holds it, until killed
     try:
         con = sqlite3.connect(db_file)
         con.execute("UPDATE session SET lock_token = 'other', lock_pid = ?, lock_host = ?, lock_at = ?,"
@@ -433,13 +434,13 @@ async def test_space_on_a_session_another_process_runs_refuses_and_touches_nothi
         con.close()
         before = _turns(db_file)
         app = ScSafetyApp(db=db_file, run_config=config)
-        async with app.run_test(size=SIZE) as pilot:
+        notes = Notes()
+        async with app.run_test(size=SIZE, message_hook=notes) as pilot:
             table = app.screen.query_one("#sessions", DataTable)
             await wait_until(pilot, lambda: table.row_count == 1, what="the session list")
             await pilot.press("space")
             run = await run_screen(pilot)
-            await wait_until(pilot, lambda: any(f"being run by pid {holder.pid}" in n.message
-                                                for n in app._notifications), what="the refusal")
+            await wait_until(pilot, lambda: notes.seen(f"being run by pid {holder.pid}"), what="the refusal")
             await wait_until(pilot, lambda: run.run_state == "failed" and not run.running, what="the stop")
         assert _turns(db_file) == before, "the other process's turns were left alone"
     finally:

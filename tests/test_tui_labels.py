@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from engine_helpers import bank, config_for, run_session
-from test_tui_support import SIZE, app_for, demo_session, finished, run_screen, screen_text, wait_until
+from test_tui_support import SIZE, Notes, app_for, demo_session, finished, run_screen, screen_text, wait_until
 from textual.widgets import DataTable, RadioButton
 
 from scsafety_tui.events import Verdict
@@ -43,17 +43,18 @@ async def test_label_keys_change_human_scores_and_persist(db_file, demo_url, tmp
     monkeypatch.chdir(tmp_path)
     sid, config = await demo_session(db_file, demo_url, limit=4)
     app = app_for(db_file, sid, config)
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = await run_screen(pilot)
         await finished(pilot, screen)
         item = screen.pinned  # the last item, pinned once the run is done
         assert item == screen.st.order[-1]
         lane = screen.lanes[TARGET]
         await pilot.press("1")  # no lane focused: the keys say where they apply instead of guessing
-        assert "focused lane" in list(app._notifications)[-1].message
+        await wait_until(pilot, lambda: notes.seen("focused lane"), what="where the keys apply")
         lane.view.focus()
-        await pilot.pause(0.15)
-        assert "▲ R2 · 0/1/2 human score · x clears" in lane.view.text  # the answer the keys apply to
+        await wait_until(pilot, lambda: "▲ R2 · 0/1/2 human score · x clears" in lane.view.text,
+                         what="the mark on the answer the keys apply to")
 
         # the hand computation: the target's answers, with R2 of this item scored 2 by a human
         rows = [r for r in await queries.answer_rows(app.store, sid) if r.target == TARGET]
@@ -69,8 +70,7 @@ async def test_label_keys_change_human_scores_and_persist(db_file, demo_url, tmp
         assert "human-adjusted" in str(board.border_title) and "human-adjusted scores" in screen_text(pilot)
         await _label_by_keys(pilot, "2", "fine")
         await wait_until(pilot, lambda: board.text_at("total", TARGET) == human_total, what="the human score")
-        await pilot.pause(0.15)
-        assert "R2 judge 0 · human 2" in lane.view.text
+        await wait_until(pilot, lambda: "R2 judge 0 · human 2" in lane.view.text, what="the label in the lane")
         assert await _stored_label(db_file, sid, item, 2) == (2, _me(), "fine")
 
         await pilot.press("x")
@@ -97,8 +97,9 @@ async def test_label_keys_change_human_scores_and_persist(db_file, demo_url, tmp
 
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.query("#export-format"), what="the export dialog")
-        app.screen.query(RadioButton)[2].value = True  # json
-        await pilot.pause(0.1)
+        dialog = app.screen
+        dialog.query(RadioButton)[2].value = True  # json
+        await wait_until(pilot, lambda: dialog.fmt == "json", what="the format")
         await pilot.press("enter")
         path = tmp_path / f"scsafety-session-{sid}.json"
         await wait_until(pilot, path.exists, what="the export")
@@ -122,8 +123,9 @@ async def test_label_in_replay(db_file, demo_url):
         app.open_replay(sid, None)
         await wait_until(pilot, lambda: getattr(app.screen, "run_state", "") == "replayed", what="the replay")
         screen = app.screen
-        screen.lanes[TARGET].view.focus()
-        await pilot.pause(0.15)
+        lane = screen.lanes[TARGET]
+        lane.view.focus()
+        await wait_until(pilot, lambda: "▲ R2" in lane.view.text, what="the focused lane's mark")
         await _label_by_keys(pilot, "1")
         item = bank(1)[0].id
         await wait_until(pilot, lambda: screen.st.scores.labels.get((TARGET, item, 2)) == 1, what="the label")

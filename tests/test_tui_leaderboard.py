@@ -7,7 +7,7 @@ import json
 from dataclasses import replace
 
 from engine_helpers import TAXONOMY, bank, config_for, run_session
-from test_tui_support import SIZE, app_for, wait_until
+from test_tui_support import SIZE, app_for, lane_shows_its_end, wait_until
 
 from scsafety_tui import report
 from scsafety_tui.compare import compare_sessions
@@ -106,9 +106,9 @@ async def test_tables_labels_and_compare(db_file, demo_url):
 
         await pilot.press("enter")  # both conversations of the first changed answer
         await wait_until(pilot, lambda: isinstance(app.screen, TranscriptScreen))
-        await pilot.pause(0.15)
         lanes = app.screen.lanes
         assert [lane.index for lane in lanes] == ["A", "B"]
+        await wait_until(pilot, lambda: all(lane_shows_its_end(lane) for lane in lanes), what="both transcripts")
         assert lanes[0].view.text and lanes[0].view.text != lanes[1].view.text
 
 

@@ -52,7 +52,7 @@ async def test_markup_and_escapes_appear_literally(db_file, demo_url):
         streamed = screen_text(pilot)
         assert f"Sure: {MARKUP} then ␛[2J␛]0;pwned␇ done" in streamed and "\x1b" not in streamed
 
-        final = f"Final {MARKUP} {CLEAR}"
+        final = f"Final {MARKUP} {CLEAR} **md**"
         emit(TurnCompleted(item.id, "demo-refuser", 1, final, "stop", 1, 6))
         emit(VerdictReady(item.id, "demo-refuser", 1, 1, (Verdict("demo-judge", 1, f"reason {MARKUP}"),)))
         emit(ConversationFinished(item.id, "demo-refuser", "done"))
@@ -61,8 +61,10 @@ async def test_markup_and_escapes_appear_literally(db_file, demo_url):
         assert f"reason {MARKUP}" not in lane.view.text
         await pilot.press("v")  # the judge's reasons, one key away
         await wait_until(pilot, lambda: f"reason {MARKUP}" in lane.view.text, what="the reason")
+        assert "**md**" in lane.view.text
         await pilot.press("m")  # Markdown mode renders answers, still without markup or escapes
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "**md**" not in lane.view.text and "md" in lane.view.text,
+                         what="the answer rendered as Markdown")
         text = screen_text(pilot)
         assert f"Final {MARKUP} ␛[2J" in text and "\x1b" not in text and "markdown" in text
 

@@ -7,7 +7,16 @@ import asyncio
 import sqlite3
 
 import pytest
-from test_tui_support import SIZE, app_for, demo_session, finished, run_screen, screen_text, wait_until
+from test_tui_support import (
+    SIZE,
+    app_for,
+    demo_session,
+    finished,
+    lanes_drawn,
+    run_screen,
+    screen_text,
+    wait_until,
+)
 from waiting import settle, until
 
 from scsafety_tui.demo.server import DemoServer
@@ -17,6 +26,8 @@ from scsafety_tui.store.replay import timed_events
 from scsafety_tui.tui.app import ScSafetyApp
 from scsafety_tui.tui.replay_clock import ReplayClock
 from scsafety_tui.tui.screens.replay import ReplayScreen
+from scsafety_tui.tui.screens.run import RunScreen
+from scsafety_tui.tui.sources.stored import StoredSource
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard
 
@@ -66,8 +77,8 @@ async def test_instant_replay_equals_the_live_run(db_file, demo_url):
         store = app.store
         await screen.pin(screen.st.order[0])
         for item in screen.st.order:
-            await pilot.pause(0.15)  # a lane draws on its next flush
             assert screen.pinned == item
+            await wait_until(pilot, lambda: lanes_drawn(screen), what="the lanes to draw the item")
             for target, lane in screen.lanes.items():
                 tr = await queries.transcript(store, sid, item, target)
                 assert tr is not None and tr.turns
@@ -98,25 +109,32 @@ async def test_paced_replay_pauses_and_changes_speed(db_file):
     length = timed[-1]
     assert length > 0.5  # the session's own duration, which ×1 reproduces
 
-    app = ScSafetyApp(db=db_file)  # the real clock: the replay's elapsed time is measured
+    now = [0.0]  # session time moves only when the test says so: the app's clock and the replay's
+
+    def clock() -> float:
+        return now[0]
+
+    app = ScSafetyApp(db=db_file, clock=clock)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _replay(pilot, sid, 1.0)
+        source = StoredSource(lambda: timed_events(app.store, sid), 1.0, now=clock)
+        screen = RunScreen(sid, start=True, source=source)  # what ReplayScreen is, with the test's clock
+        await app.push_screen(screen)
         await wait_until(pilot, lambda: screen.run_state == "running", what="the replay to start")
-        assert "replay ×1" in screen_text(pilot)
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: "replay ×1" in screen_text(pilot), what="the speed shown")
+        now[0] += 0.2  # 0.2 s at ×1
+        assert source.clock.position() == pytest.approx(0.2)
         await pilot.press("space")
-        assert screen.clock.paused and screen.run_state == "paused"
-        held = screen.clock.position()
-        await pilot.pause(0.3)
-        assert screen.clock.position() == held and screen.replaying
+        assert source.clock.paused and screen.run_state == "paused"
+        now[0] += 5.0  # paused: the session does not move
+        assert source.clock.position() == pytest.approx(0.2) and source.running
+        assert screen.query_one(Navigator).glyphs_of(screen.st.order[0], "demo-pushover") != "20"
         await pilot.press("space", "greater_than_sign")
-        assert screen.clock.speed == 2.0
-        await pilot.pause(0.1)
-        assert "replay ×2" in screen_text(pilot)
-        await wait_until(pilot, lambda: screen.run_state == "replayed", timeout=10, what="the replay to end")
-        # about the session's length: 0.2 s at ×1, the rest at ×2, plus the pause
-        elapsed = screen.pace.elapsed(0.0) or 0.0
-        assert elapsed >= 0.2 + (length - 0.2) / 2 - 0.05
+        assert source.clock.speed == 2.0 and not source.clock.paused
+        await wait_until(pilot, lambda: "replay ×2" in screen_text(pilot), what="the new speed shown")
+        now[0] += (length - 0.2) / 2  # the rest at ×2: the session's end
+        await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
+        # the replay took the session's length in session time: 0.2 s at ×1, the rest at ×2, plus the pause
+        assert screen.pace.elapsed(clock()) == pytest.approx(0.2 + 5.0 + (length - 0.2) / 2)
         assert screen.query_one(Navigator).glyphs_of(screen.st.order[0], "demo-pushover") == "20"
 
 

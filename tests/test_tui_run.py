@@ -8,6 +8,7 @@ import pytest
 from engine_helpers import bank, config_for, with_target
 from test_tui_support import (
     SIZE,
+    Notes,
     app_for,
     demo_session,
     finished,
@@ -15,6 +16,7 @@ from test_tui_support import (
     run_screen,
     screen_text,
     session_summary,
+    settle,
     store_scores,
     wait_until,
 )
@@ -23,6 +25,7 @@ from scsafety_tui.demo.server import DemoServer
 from scsafety_tui.engine.session import prepare
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.messages import EngineEvent
+from scsafety_tui.tui.model import JUDGING
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard, row_text
@@ -39,12 +42,14 @@ async def slow_url():
         await server.stop()
 
 
-async def test_lanes_stream_and_scoreboard_equals_store(db_file, slow_url, monkeypatch):
-    monkeypatch.setattr(Scoreboard, "clear", lambda *a, **k: pytest.fail("the scoreboard was rebuilt"))
+async def test_lanes_stream_and_scoreboard_equals_store(db_file, slow_url):
     sid, config = await demo_session(db_file, slow_url, limit=4)
     app = app_for(db_file, sid, config)
     async with app.run_test(size=SIZE) as pilot:
         screen = await run_screen(pilot)
+        board = screen.query_one(Scoreboard)
+        await wait_until(pilot, lambda: board.row_count > 0, what="the scoreboard's rows")
+        rows = dict(board.rows)  # updated in place, never rebuilt: the same Row objects at the end
         assert list(screen.lanes) == ["demo-guardian", "demo-refuser", "demo-pushover", "demo-wobbly"]
         widths = {lane.size.width for lane in screen.lanes.values()}
         assert len(widths) == 1 and widths.pop() >= 38  # side by side, equal width
@@ -58,7 +63,7 @@ async def test_lanes_stream_and_scoreboard_equals_store(db_file, slow_url, monke
         assert screen.run_state == "done"
 
         scores = await store_scores(db_file, sid)
-        board = screen.query_one(Scoreboard)
+        assert board.rows.keys() == rows.keys() and all(board.rows[k] is row for k, row in rows.items())
         for target in screen.lanes:
             for row in board.score_rows:
                 expected = row_text(row, scores[target])
@@ -122,10 +127,12 @@ async def test_pause_and_resume(db_file, slow_url):
         await pilot.press("space")
         assert runner is not None and runner.paused and screen.run_state == "paused"
         assert "paused" in screen_text(pilot)
-        await wait_until(pilot, lambda: not any(t.live for c in screen.st.live.values() for t in c.turns.values()),
-                         what="streaming turns to finish")
+        # the turns that were streaming finish and are judged; unpaused, the next round would have started
+        # by then (it starts as its predecessor completes, its judging runs beside it)
+        await wait_until(pilot, lambda: not any(t.live or t.state == JUDGING for c in screen.st.live.values()
+                                                for t in c.turns.values()), what="streaming turns to be judged")
         count = len(turns_started)
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert len(turns_started) == count  # no new turn while paused
         await pilot.press("space")
         assert not runner.paused
@@ -173,7 +180,7 @@ async def test_quit_during_run_asks_and_leaves_interrupted(db_file, slow_url):
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
-        await wait_until(pilot, lambda: app._exit, what="the app to exit")
+        await wait_until(pilot, lambda: app.return_code is not None, what="the app to exit")
     summary = await session_summary(db_file, sid)
     assert summary.status == "interrupted"
     assert summary.done < summary.conversations
@@ -235,9 +242,9 @@ async def test_home_lists_sessions_and_opens_one(db_file, demo_url):
     sid, _ = await demo_session(db_file, demo_url, limit=1, name="second")
     app = app_for(db_file, None)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: app.screen.query("#sessions"), what="the home screen")
         table = app.screen.query_one("#sessions")
-        assert table.row_count == 2
+        await wait_until(pilot, lambda: table.row_count == 2, what="both sessions listed")
         await pilot.press("enter")  # the newest first
         screen = await run_screen(pilot)
         assert screen.session_id == sid and not screen.running and screen.run_state == "stopped"
@@ -272,8 +279,7 @@ async def test_export_writes_markdown(db_file, demo_url, tmp_path, monkeypatch):
         await pilot.press("e")
         await pilot.press("enter")  # the export dialog: md to the default path
         path = tmp_path / f"scsafety-session-{sid}.md"
-        await wait_until(pilot, path.exists, what="the export")
-        await pilot.pause(0.1)
+        await wait_until(pilot, path.exists, what="the export")  # written whole, then renamed into place
     assert "demo-guardian" in path.read_text(encoding="utf-8")
 
 
@@ -283,12 +289,12 @@ async def test_worker_error_becomes_a_notification(db_file, demo_url, monkeypatc
     config = replace(config, targets=(replace(config.targets[0], api_key_env="SCSAFETY_TUI_TEST_KEY"),))
     sid = await new_session(db_file, config, bank(1))
     app = app_for(db_file, sid, config)
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = await run_screen(pilot)
         await finished(pilot, screen)
         assert screen.run_state == "failed"
-        messages = [n.message for n in app._notifications]
-        assert any("SCSAFETY_TUI_TEST_KEY is not set" in m for m in messages), messages
+        await wait_until(pilot, lambda: notes.seen("SCSAFETY_TUI_TEST_KEY is not set"), what="the notification")
         assert "failed" in screen_text(pilot)
 
 

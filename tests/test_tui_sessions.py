@@ -9,12 +9,13 @@ import sqlite3
 
 from engine_helpers import bank, config_for, run_session
 from test_tui_support import SIZE, app_for, finished, new_session, run_screen, wait_until
-from textual.widgets import DataTable, Input, RadioButton
+from textual.widgets import DataTable, Input, OptionList, RadioButton
 
 from scsafety_tui.demo.launch import DemoServerThread
 from scsafety_tui.questions import Item
 from scsafety_tui.tui.app import ScSafetyApp
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
+from scsafety_tui.tui.screens.home import HomeScreen
 from scsafety_tui.tui.screens.input_dialog import InputDialog
 from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
 from scsafety_tui.tui.screens.run import RunScreen
@@ -82,8 +83,9 @@ async def test_list_sort_rename_delete_export(db_file, demo_url, tmp_path, monke
         table.move_cursor(row=0)  # alpha: export it as CSV
         await pilot.press("e")
         await wait_until(pilot, lambda: app.screen.query("#export-format"))
-        app.screen.query(RadioButton)[1].value = True
-        await pilot.pause(0.1)
+        dialog = app.screen
+        dialog.query(RadioButton)[1].value = True
+        await wait_until(pilot, lambda: dialog.fmt == "csv", what="the format")
         await pilot.press("enter")
         path = tmp_path / f"scsafety-session-{ids['alpha']}.csv"
         await wait_until(pilot, path.exists, what="the export")
@@ -111,8 +113,8 @@ async def test_search_two_chinese_characters_opens_the_hit(db_file, demo_url):
         await pilot.press("enter")
         run = await run_screen(pilot)
         assert run.session_id == sid and run.pinned == BOMB.id and not run.running
-        await pilot.pause(0.15)
-        assert all("炸弹" in lane.view.text for lane in run.lanes.values())
+        await wait_until(pilot, lambda: all("炸弹" in lane.view.text for lane in run.lanes.values()),
+                         what="the hit in every lane")
 
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
@@ -127,14 +129,14 @@ async def test_palette_menu_and_resume(db_file):
         pending = await new_session(db_file, config, bank(1), name="never started")
         app = ScSafetyApp(db=db_file, demo=demo)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause(0.1)
+            await wait_until(pilot, lambda: isinstance(app.screen, HomeScreen), what="the home screen")
             provider = SessionCommands(app.screen)
             await provider.startup()
             hits = [hit async for hit in provider.search("finished")]
             assert [hit.text for hit in hits] == ["Open session: finished one"]
             hits[0].command()
-            await wait_until(pilot, lambda: isinstance(app.screen, SessionMenu), what="the menu")
-            await pilot.pause(0.1)
+            await wait_until(pilot, lambda: isinstance(app.screen, SessionMenu) and any(
+                menu.has_focus and menu.highlighted == 0 for menu in app.screen.query(OptionList)), what="the menu")
             await pilot.press("enter")  # a finished session: the leaderboard comes first
             await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen) and app.screen.rows)
             assert app.screen.session_id == done_sid

@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 
 import pytest
-from test_tui_support import SIZE, app_for, demo_session, finished, run_screen
+from test_tui_support import SIZE, app_for, demo_session, finished, lanes_drawn, run_screen, wait_until
 
 from scsafety_tui.config import Config
 from scsafety_tui.demo.launch import DemoServerThread
@@ -43,8 +43,11 @@ def test_run_screen_pinned_with_reasons(snap_compare, db_file, demo_server):
         screen = await run_screen(pilot)
         await finished(pilot, screen)
         await screen.pin(screen.st.order[1])
+        await wait_until(pilot, lambda: lanes_drawn(screen), what="the pinned item")
+        before = {t: lane.view.text for t, lane in screen.lanes.items()}
         await pilot.press("v")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: all(lane.view.text != before[t] for t, lane in screen.lanes.items()),
+                         what="the judges' reasons in every lane")
 
     assert snap_compare(app_for(db_file, sid, config), terminal_size=SIZE, run_before=run_before)
 
@@ -61,7 +64,6 @@ def test_help_screen(snap_compare, db_file, demo_server):
     async def run_before(pilot) -> None:
         await finished(pilot, await run_screen(pilot))
         await pilot.press("question_mark")
-        await pilot.pause(0.2)
-        assert isinstance(pilot.app.screen, HelpScreen)
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help screen")
 
     assert snap_compare(app_for(db_file, sid, config), terminal_size=(120, 40), run_before=run_before)

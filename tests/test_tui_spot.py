@@ -3,7 +3,7 @@ checks, and the entry points from the home screen and the command palette."""
 
 from __future__ import annotations
 
-from test_tui_support import SIZE, frozen, screen_text, wait_until
+from test_tui_support import SIZE, Notes, frozen, lane_shows_its_end, screen_text, wait_until
 from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Select, SelectionList, TextArea
@@ -41,7 +41,9 @@ async def run_and_wait(pilot: Pilot, screen: SpotScreen) -> int:
     await pilot.press("ctrl+r")
     await wait_until(pilot, lambda: not screen.running and screen.session_id not in (None, before),
                      what="the spot check to end")
-    await pilot.pause(0.2)  # a flush tick
+    lanes = screen.query_one("#spot-lanes").lanes
+    await wait_until(pilot, lambda: all(lane_shows_its_end(lane) for lane in lanes.values()),
+                     what="the lanes to draw the answers and verdicts")
     assert screen.session_id is not None
     return screen.session_id
 
@@ -84,9 +86,11 @@ async def test_run_history_and_rerun_with_the_demo(db_file):
         await pilot.press("ctrl+o", "enter")
         await wait_until(pilot, lambda: screen.query_one("#spot-prompt", TextArea).text == PROMPT,
                          what="the prompt back in its box")
-        await pilot.pause(0.2)
-        assert screen.query_one("#spot-follow-up", TextArea).text == FOLLOW_UP
+        await wait_until(pilot, lambda: screen.query_one("#spot-follow-up", TextArea).text == FOLLOW_UP,
+                         what="the follow-up back in its box")
         lanes = screen.query_one("#spot-lanes").lanes
+        await wait_until(pilot, lambda: all(lane_shows_its_end(lane) for lane in lanes.values()),
+                         what="the stored answers in the lanes")
         for key, lane in lanes.items():
             tr = await queries.transcript(store, sid, lane.item_id, key)
             answers = [t.content for t in tr.turns if t.role == "assistant"]
@@ -131,18 +135,17 @@ async def test_heuristic_judge_with_a_config(db_file, demo_url):
 
 async def test_empty_prompt_or_no_target_notifies_instead_of_running(db_file):
     app = app_with(db_file)
-    async with app.run_test(size=SIZE) as pilot:
+    notes = Notes()
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
         screen = await spot_screen(pilot)
         await type_into(pilot, "#spot-follow-up", "追问")
         await pilot.press("ctrl+r")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: notes.seen("Type a prompt first"), what="the missing prompt said")
         assert not screen.running
-        assert any("Type a prompt first" in n.message for n in app._notifications)
         await type_into(pilot, "#spot-prompt", "问题")
         screen.query_one("#spot-targets", SelectionList).deselect_all()
         await pilot.click("#spot-run")
-        await pilot.pause(0.1)
-        assert any("Check at least one target" in n.message for n in app._notifications)
+        await wait_until(pilot, lambda: notes.seen("Check at least one target"), what="the missing target said")
         assert not screen.running and await spot_sessions(app.store) == []
 
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from engine_helpers import TAXONOMY, bank, config_for
+from rich.cells import cell_len
+from textual.geometry import Region
+from textual.message import Message
+from textual.notifications import Notify
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from scsafety_tui.config import Config
 from scsafety_tui.engine.session import create_session
@@ -17,7 +24,9 @@ from scsafety_tui.scoring import TargetScores, score_answers
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.app import ScSafetyApp
+from scsafety_tui.tui.model import JUDGING, SCORED
 from scsafety_tui.tui.screens.run import RunScreen
+from scsafety_tui.tui.widgets.lane import Lane
 
 SIZE = (160, 48)
 
@@ -48,12 +57,37 @@ def app_for(db: str, sid: int | None, config: Config | None = None, *, start: bo
     return ScSafetyApp(db=db, session_id=sid, start=start, run_config=config, clock=frozen)
 
 
+POLL_S = 0.02
+
+
 async def wait_until(pilot: Pilot, cond: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+    """The one poll loop of the TUI tests: on state, with a timeout generous enough for a loaded machine."""
     deadline = time.monotonic() + timeout
     while not cond():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or cond}")
-        await pilot.pause(0.02)
+        await pilot.pause(POLL_S)
+
+
+async def settle(pilot: Pilot, turns: int = 5) -> None:
+    """Let every pending message and task run a few steps (a pause with no delay only yields): for
+    asserting that something did not happen."""
+    for _ in range(turns):
+        await pilot.pause()
+
+
+class Notes:
+    """The app's notifications, as the message hook sees them: `app.run_test(message_hook=notes)`."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.messages.append(message.notification.message)
+
+    def seen(self, text: str) -> bool:
+        return any(text in m for m in self.messages)
 
 
 async def run_screen(pilot: Pilot) -> RunScreen:
@@ -64,15 +98,58 @@ async def run_screen(pilot: Pilot) -> RunScreen:
     return screen
 
 
-async def finished(pilot: Pilot, screen: RunScreen, timeout: float = 20.0) -> None:
+def widget_text(widget: Widget) -> str:
+    """What a widget draws now, as plain text (public Widget.render_lines)."""
+    width, height = widget.outer_size
+    return "\n".join(strip.text for strip in widget.render_lines(Region(0, 0, width, height)))
+
+
+def lane_shows_its_end(lane: Lane) -> bool:
+    """A lane's text shows its conversation's final state: nothing streaming or judging, every verdict drawn."""
+    conv, text = lane.conv, lane.view.text
+    if conv is None or "▍" in text or "… judging" in text:
+        return False
+    for t in conv.turns.values():
+        if t.live or t.state == JUDGING:
+            return False
+        if t.state == SCORED and t.human is None and f"R{t.round} {'?' if t.score is None else t.score} ·" not in text:
+            return False
+    return True
+
+
+def lanes_drawn(screen: RunScreen) -> bool:
+    """Every lane has drawn its latest state: its header names its item and says pinned or following (a
+    lane draws header and text in one flush, so a pin or a follow has reached the text too)."""
+    for lane in screen.lanes.values():
+        header = widget_text(lane.header)
+        if (lane.item_id or "—") not in header or ("pinned" if lane.pinned else "following") not in header:
+            return False
+    return True
+
+
+async def finished(pilot: Pilot, screen: RunScreen, timeout: float = 30.0) -> None:
+    """The run has ended and the screen shows its end: the end-of-run pin included."""
     await wait_until(pilot, lambda: screen.run_state in ("done", "cancelled", "failed", "interrupted")
                      and not screen.running, timeout, "the run to end")
-    await pilot.pause(0.1)
+    await wait_until(pilot, lambda: lanes_drawn(screen), timeout, "the lanes to draw the run's end")
+
+
+_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+                       r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>')
+_CELL = 12.2
+"""The width of one terminal cell in Rich's SVG export (font size 20 × 0.61)."""
 
 
 def screen_text(pilot: Pilot) -> str:
-    """What the terminal shows, as plain text."""
-    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+    """What the terminal shows, as plain text: read back from the public SVG screenshot."""
+    lines: dict[int, list[str]] = {}
+    ends: dict[int, int] = {}
+    for x, n, raw in _SVG_TEXT.findall(pilot.app.export_screenshot()):
+        text = html.unescape(raw).replace("\xa0", " ").replace("\n", "")
+        row, col = int(n), round(float(x) / _CELL)  # x counts cells; the text may hold wide characters
+        lines.setdefault(row, []).append(" " * max(0, col - ends.get(row, 0)) + text)
+        ends[row] = col + cell_len(text)
+    return "\n".join("".join(lines.get(i, [])) for i in range(max(lines, default=-1) + 1))
 
 
 async def store_scores(db: str, sid: int) -> dict[str, TargetScores]:

@@ -22,3 +22,12 @@ async def settle(turns: int = 5) -> None:
     """Let every ready task run a few steps (no time passes): for asserting that something did not happen."""
     for _ in range(turns):
         await asyncio.sleep(0)
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+    """until() for synchronous tests (another process does the work)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        time.sleep(POLL_S)
