@@ -7,11 +7,18 @@ import logging
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
+from engine_helpers import TAXONOMY, bank, config_for
+from test_tui_support import SIZE, app_for, finished, new_session, run_screen
+
 from scsafety_tui.cli import main
+from scsafety_tui.engine.session import create_session, prepare
 from scsafety_tui.logs import log_path, setup_logging
 from scsafety_tui.paths import log_file
+from scsafety_tui.store.db import Store, StoreWriteError
 
 
 def _config(path: Path, url: str) -> Path:
@@ -65,6 +72,41 @@ def test_before_setup_nothing_reaches_stderr(tmp_path, capsys):
         logging.getLogger("scsafety_tui.store.lock").warning("now in the file")
         assert "WARNING scsafety_tui.store.lock: now in the file" in target.read_text(encoding="utf-8")
         assert capsys.readouterr() == ("", "")
+    finally:
+        if before is not None:
+            setup_logging(before)
+
+
+async def test_a_tui_worker_error_and_a_store_write_failure_are_logged(tmp_path, db_file, demo_url):
+    before = log_path()
+    target = setup_logging(tmp_path / "app.log")
+    try:
+        # a run whose worker fails (the target's key variable is not set): notified, and logged with its cause
+        config = config_for(demo_url, ("demo-guardian",))
+        config = replace(config, targets=(replace(config.targets[0], api_key_env="SCSAFETY_TUI_UNSET_KEY"),))
+        sid = await new_session(db_file, config, bank(1))
+        async with app_for(db_file, sid, config).run_test(size=SIZE) as pilot:
+            screen = await run_screen(pilot)
+            await finished(pilot, screen)
+        logged = target.read_text(encoding="utf-8")
+        assert re.search(r"ERROR scsafety_tui\.tui\.screens\.base: .* failed on RunScreen\n", logged), logged
+        assert "SCSAFETY_TUI_UNSET_KEY is not set" in logged and "Traceback" in logged
+
+        # a disk that fills mid-run
+        store = await Store.open(str(tmp_path / "full.db"))
+        try:
+            sid = await create_session(store, config_for(demo_url), TAXONOMY, bank(40), name="full")
+            pages = (await store.fetchall("PRAGMA page_count"))[0][0]
+            await store.conn.execute(f"PRAGMA max_page_count = {pages + 6}")
+            srun = await prepare(store, sid, lambda _e: None, config=config_for(demo_url))
+            with pytest.raises(StoreWriteError):
+                await srun.run()
+        finally:
+            await store.close()
+        logged = target.read_text(encoding="utf-8")
+        assert re.search(r"ERROR scsafety_tui\.store\.db: store write failed, every later write refused: .*"
+                         r"database or disk is full", logged), logged
+        assert re.search(rf"session {sid} failed \(StoreWriteError: .*\) after [\d.]+ s", logged), logged
     finally:
         if before is not None:
             setup_logging(before)
