@@ -27,7 +27,7 @@ from scsafety_tui.tui.app import ScSafetyApp
 from scsafety_tui.tui.replay_clock import ReplayClock
 from scsafety_tui.tui.screens.replay import ReplayScreen
 from scsafety_tui.tui.screens.run import RunScreen
-from scsafety_tui.tui.sources.stored import StoredSource
+from scsafety_tui.tui.sources.stored import StoredSource, next_speed
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard
 
@@ -150,8 +150,10 @@ def test_replay_clock_speed_and_pause() -> None:
     now[0] += 5
     assert clock.position() == pytest.approx(12.0)
     clock.resume()
-    assert clock.cycle() is None and clock.position() == float("inf")  # ×10 → instant
-    assert clock.cycle() == 1.0  # instant → ×1, from where the replay had got to
+    clock.set_speed(next_speed(clock.speed, 1))  # the > key: ×10 → instant
+    assert clock.speed is None and clock.position() == float("inf")
+    clock.set_speed(next_speed(clock.speed, 1))  # instant → ×1, from where the replay had got to
+    assert clock.speed == 1.0
     assert clock.position() == pytest.approx(12.0)
 
 

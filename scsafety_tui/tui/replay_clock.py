@@ -57,12 +57,6 @@ class ReplayClock:
         self._rebase()  # while still paused: the paused time does not count
         self.paused = False
 
-    def cycle(self, step: int = 1) -> float | None:
-        """The next (or previous) of SPEEDS."""
-        i = SPEEDS.index(self.speed) if self.speed in SPEEDS else 0
-        self.set_speed(SPEEDS[(i + step) % len(SPEEDS)])
-        return self.speed
-
     async def wait_until(self, t: float) -> None:
         """Return once the session time t has been reached (at once when instant, never while paused)."""
         while True:

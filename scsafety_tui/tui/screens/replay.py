@@ -24,7 +24,3 @@ class ReplayScreen(RunScreen):
     def clock(self) -> ReplayClock:
         """The replay's clock (a new one each time it starts again)."""
         return self.stored.clock
-
-    @property
-    def replaying(self) -> bool:
-        return self.stored.running
