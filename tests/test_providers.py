@@ -163,18 +163,18 @@ async def test_timeout_is_transient(demo, http, knob):
     provider = make_provider(target(demo.url, f"demo-guardian+{knob}", timeout_s=0.3), http, None)
     with pytest.raises(TransientError, match="timed out"):  # "slow" would answer after 5 s, "hang" never
         await asyncio.wait_for(provider.stream_chat(QUESTION_ZH), 30)  # a hang guard, not a speed check
-    await asyncio.wait_for(demo.client_gone.wait(), 2)  # the abandoned response was closed
+    await asyncio.wait_for(demo.client_gone.wait(), 30)  # the abandoned response was closed
 
 
 async def test_cancellation_mid_stream_closes_the_connection(demo, http):
     provider = make_provider(target(demo.url, headers={"x-demo-token-delay": "0.05"}), http, None)
     first = asyncio.Event()
     task = asyncio.create_task(provider.stream_chat(QUESTION_ZH, lambda _: first.set()))
-    await asyncio.wait_for(first.wait(), 2)
+    await asyncio.wait_for(first.wait(), 30)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    await asyncio.wait_for(demo.client_gone.wait(), 2)
+    await asyncio.wait_for(demo.client_gone.wait(), 30)
     assert demo.disconnects == 1
 
 

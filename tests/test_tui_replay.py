@@ -68,7 +68,7 @@ async def test_instant_replay_equals_the_live_run(db_file, demo_url):
         await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
         # the replay's numbers come from its events (its end does not reload the store); scores are drawn at
         # 2 Hz, so wait for the next draw
-        await wait_until(pilot, lambda: not screen.st.scores.dirty, timeout=2, what="the scoreboard")
+        await wait_until(pilot, lambda: not screen.st.scores.dirty, what="the scoreboard")
         assert _board(screen) == live_board
         assert screen.st.glyphs == live_glyphs
         assert "replay instant" in screen_text(pilot)

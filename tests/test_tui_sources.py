@@ -81,10 +81,10 @@ async def test_one_screen_live_or_stored_ends_with_the_same_lanes_and_scoreboard
         screen = RunScreen(sid, source=stored)
         await app.push_screen(screen)
         await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
-        await wait_until(pilot, lambda: not screen.st.scores.dirty, timeout=5, what="the scoreboard")
+        await wait_until(pilot, lambda: not screen.st.scores.dirty, what="the scoreboard")
         assert type(screen) is RunScreen and screen.source is stored and not stored.running
         assert _board(screen) == board and screen.st.glyphs == glyphs
-        await wait_until(pilot, lambda: _lanes(screen) == lanes, timeout=5, what="the same lanes")
+        await wait_until(pilot, lambda: _lanes(screen) == lanes, what="the same lanes")
 
     scores = await store_scores(db_file, sid)  # and both are what the store holds
     for target, ts in scores.items():
