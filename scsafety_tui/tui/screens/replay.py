@@ -9,7 +9,6 @@ calls a model and never writes to the store, except the human labels the user se
 from __future__ import annotations
 
 from scsafety_tui.store.replay import timed_events
-from scsafety_tui.tui.replay_clock import ReplayClock
 from scsafety_tui.tui.screens.run import RunScreen
 from scsafety_tui.tui.sources.stored import StoredSource
 
@@ -19,8 +18,3 @@ class ReplayScreen(RunScreen):
         source = StoredSource(lambda: timed_events(self.app.store, session_id), speed)
         super().__init__(session_id, start=True, source=source)
         self.stored = source
-
-    @property
-    def clock(self) -> ReplayClock:
-        """The replay's clock (a new one each time it starts again)."""
-        return self.stored.clock
