@@ -15,6 +15,5 @@ from scsafety_tui.tui.sources.stored import StoredSource
 
 class ReplayScreen(RunScreen):
     def __init__(self, session_id: int, *, speed: float | None = 1.0) -> None:
-        source = StoredSource(lambda: timed_events(self.app.store, session_id), speed)
-        super().__init__(session_id, start=True, source=source)
-        self.stored = source
+        super().__init__(session_id, start=True,
+                         source=StoredSource(lambda: timed_events(self.app.store, session_id), speed))
