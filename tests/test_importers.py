@@ -5,8 +5,11 @@ Each import must validate with the same loader the engine uses (`load_banks` + `
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -366,21 +369,25 @@ def test_duplicate_original_ids_are_made_unique(tmp_path, capsys):
 # ---------------------------------------------------------------- failures and the taxonomy beside the bank
 
 
-def test_no_partial_output_when_writing_fails(tmp_path, capsys, monkeypatch):
-    out = tmp_path / "bank.jsonl"
-    out.write_text("old content\n", encoding="utf-8")
-    real_replace = os.replace
-
-    def failing_replace(src, dst):
-        if str(dst).endswith("bank.jsonl"):
-            raise OSError(28, "No space left on device", str(dst))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", failing_replace)
-    code, _, err = run(tmp_path, capsys, "xsafety", FIX / "xsafety")
-    assert code == 2 and "cannot write: No space left on device" in err
-    assert out.read_text(encoding="utf-8") == "old content\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bank.jsonl"]  # no temporary files left
+def test_no_partial_output_when_writing_fails(tmp_path, capsys):
+    disk = tmp_path / "full"  # a real disk that fills up: a tiny tmpfs
+    disk.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount") or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("needs root to mount a small tmpfs (CI runs as root)")
+    try:
+        out = disk / "bank.jsonl"
+        out.write_text("old content\n", encoding="utf-8")
+        with contextlib.suppress(OSError), (disk / "filler").open("wb") as f:
+            while True:  # until the disk says it is full
+                f.write(b"x" * 4096)
+                f.flush()
+        code, _, err = run(disk, capsys, "xsafety", FIX / "xsafety")
+        assert code == 2 and "cannot write: No space left on device" in err
+        assert out.read_text(encoding="utf-8") == "old content\n"
+        assert sorted(p.name for p in disk.iterdir()) == ["bank.jsonl", "filler"]  # no temporary files left
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 @pytest.mark.parametrize(("argv", "message"), [
