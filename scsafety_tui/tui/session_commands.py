@@ -20,11 +20,11 @@ DISCOVER = 20
 
 class SessionCommands(Provider):
     async def startup(self) -> None:
-        app: ScSafetyApp = self.app  # type: ignore[assignment]
+        app: ScSafetyApp = self.app  # type: ignore[assignment]  # Textual types it App; ours runs in ScSafetyApp
         self.sessions = await queries.list_sessions(app.store)
 
     def _entries(self) -> list[tuple[str, str, Any]]:
-        app: ScSafetyApp = self.app  # type: ignore[assignment]
+        app: ScSafetyApp = self.app  # type: ignore[assignment]  # Textual types it App; ours runs in ScSafetyApp
         return [(f"Open session: {visible(s.name)}", visible(f"#{s.id} · {s.kind} · {s.status} · {', '.join(s.targets)}"),
                  partial(app.open_menu, s.id)) for s in self.sessions]
 

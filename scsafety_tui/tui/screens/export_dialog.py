@@ -77,7 +77,7 @@ class ExportDialog(ModalScreen[ExportChoice | None]):
 
 def export_flow(screen: Screen[Any], session_id: int, *, human: bool = False) -> None:
     """Ask, then write in a worker of the calling screen (its Worker.StateChanged handler reports errors)."""
-    app: ScSafetyApp = screen.app  # type: ignore[assignment]
+    app: ScSafetyApp = screen.app  # type: ignore[assignment]  # Textual types it App; screens run in ScSafetyApp
 
     async def write(choice: ExportChoice) -> str:
         await export_to(app.store, str(session_id), choice.fmt, choice.path, human=choice.human)
