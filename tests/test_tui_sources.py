@@ -7,7 +7,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 from engine_helpers import bank, config_for, with_target
-from test_tui_support import SIZE, app_for, demo_session, finished, new_session, store_scores, wait_until
+from test_tui_support import (
+    SIZE,
+    Notes,
+    app_for,
+    demo_session,
+    finished,
+    new_session,
+    store_scores,
+    wait_until,
+)
 from textual.app import App
 
 from scsafety_tui.engine.session import prepare
@@ -36,20 +45,9 @@ class RecorderSink:
         self.statuses.append(status)
 
 
-class Host(WorkerScreen):
-    """A screen that owns a source's worker; keeps what it would notify."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.notes: list[str] = []
-
-    def notify(self, message: str, **kwargs) -> None:  # type: ignore[override]
-        self.notes.append(message)
-        super().notify(message, **kwargs)
-
-
-async def host_in(pilot) -> Host:
-    host = Host()
+async def host_in(pilot) -> WorkerScreen:
+    """A screen to own a source's worker: its one Worker.StateChanged handler hears of errors."""
+    host = WorkerScreen()
     await pilot.app.push_screen(host)
     return host
 
@@ -142,8 +140,8 @@ async def test_stored_source_cancel_and_failure():
         yield 0.0, ConversationStarted("a", "x")
         raise RuntimeError("the stored stream broke")
 
-    sink = RecorderSink()
-    async with App().run_test() as pilot:
+    sink, notes = RecorderSink(), Notes()
+    async with App().run_test(message_hook=notes) as pilot:
         host = await host_in(pilot)
         source = StoredSource(stalled, 1.0)
         source.attach(host, sink)
@@ -152,13 +150,13 @@ async def test_stored_source_cancel_and_failure():
         await wait_until(pilot, lambda: sink.events, what="the first event")
         source.cancel()
         await wait_until(pilot, lambda: sink.statuses == ["cancelled"] and not source.running, what="the cancel")
-        assert len(sink.events) == 1 and host.notes == []  # a cancel is not an error
+        assert len(sink.events) == 1 and notes.messages == []  # a cancel is not an error
 
         failing = StoredSource(broken, None, description="Replay")
         failing.attach(host, sink)
         failing.start()
-        await wait_until(pilot, lambda: sink.statuses[-1:] == ["failed"] and host.notes, what="the failure")
-        assert host.notes == ["Replay failed: the stored stream broke"]  # the screen's one error handler
+        await wait_until(pilot, lambda: sink.statuses[-1:] == ["failed"] and notes.messages, what="the failure")
+        assert notes.messages == ["Replay failed: the stored stream broke"]  # the screen's one error handler
 
 
 async def test_live_source_pause_resume_cancel_interrupt_and_no_speed(db_file, demo_url):
