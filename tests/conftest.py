@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ipaddress
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 
 import pytest
 
@@ -69,3 +72,32 @@ def demo_thread_url():
 
     with DemoServerThread(first_token_delay=0.0, token_delay=0.0) as server:
         yield server.url
+
+
+@contextlib.contextmanager
+def demo_server_in_process(speed: str) -> Iterator[str]:
+    """The demo server in its own process (so a client process can be killed beside it); yields its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "scsafety_tui", "demo-server", "--speed", speed],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip() if proc.stdout else ""
+        assert url.startswith("http://127.0.0.1:"), url
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def demo_server_process():
+    """A fast demo server process."""
+    with demo_server_in_process("fast") as url:
+        yield url
+
+
+@pytest.fixture
+def slow_demo_server():
+    """A demo server process slow enough that a run lasts while another process tries it."""
+    with demo_server_in_process("realistic") as url:
+        yield url
+

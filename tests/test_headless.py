@@ -74,18 +74,6 @@ def write_config(path: Path, url: str, models: list[tuple[str, str]], **run) -> 
     return path
 
 
-@pytest.fixture
-def demo_server_process():
-    """The demo server in its own process, so a client process can be killed beside it."""
-    proc = subprocess.Popen([PY, "-m", "scsafety_tui", "demo-server", "--speed", "fast"],
-                            stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:")
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
 def test_faults_finish_with_stored_errors_and_exit_3(tmp_path, demo_thread_url, capsys):
     cfg = write_config(tmp_path / "c.toml", demo_thread_url, [
         ("ok", "demo-guardian"), ("r429", "demo-refuser+ratelimit:1"), ("e500", "demo-guardian+error500:1"),

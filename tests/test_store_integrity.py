@@ -187,18 +187,6 @@ async def _session(store: Store) -> int:
                                 bank(2), name="locked")
 
 
-@pytest.fixture
-def slow_demo_server():
-    """The demo server in its own process, slow enough that a run lasts while another process tries it."""
-    proc = subprocess.Popen([PY, "-m", "scsafety_tui", "demo-server", "--speed", "realistic"],
-                            stdout=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:")
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
-
 def _config(path: Path, url: str) -> Path:
     lines = []
     for key in ("guardian", "pushover"):
