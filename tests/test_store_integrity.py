@@ -72,6 +72,21 @@ async def test_a_partial_save_that_loses_the_race_never_overwrites_the_final_ans
         await store.close()
 
 
+async def test_an_ended_conversation_never_keeps_a_streaming_answer(db_file):
+    # a cancel that lands while the answer's insert is in flight leaves nobody to finish that turn
+    store = await Store.open(db_file)
+    try:
+        tid = await _one_turn(store)
+        conv = (await store.conversations(1))[0]
+        await store.finish_conversation(conv.id, 0, "cancelled", "cancelled")
+        rows = await store.fetchall("SELECT status, error_kind FROM turn WHERE id = ?", (tid,))
+        assert tuple(rows[0]) == ("cancelled", "cancelled")
+        await store.save_partials([("迟到的部分", "", tid)])  # and no partial save revives it
+        assert (await store.fetchall("SELECT content FROM turn WHERE id = ?", (tid,)))[0][0] == ""
+    finally:
+        await store.close()
+
+
 async def test_search_index_follows_every_write_and_is_rebuilt_when_it_does_not(db_file):
     store = await Store.open(db_file)
     try:

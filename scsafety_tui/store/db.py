@@ -332,8 +332,16 @@ class Store:
 
     async def finish_conversation(self, conv_id: int, attempt: int, status: str,
                                   error: str | None = None) -> None:
-        """Make `attempt` the visible one, drop older attempts, commit."""
+        """Make `attempt` the visible one, drop older attempts, commit.
+
+        A turn still 'streaming' here was cut off between its insert and its final write (a cancel landing
+        while the insert was in flight): it is stored as cancelled, so no ended conversation shows a live
+        answer.
+        """
         await self._write("DELETE FROM turn WHERE conversation_id = ? AND attempt != ?", (conv_id, attempt))
+        await self._write("UPDATE turn SET status = 'cancelled', error_kind = 'cancelled', error ="
+                          " coalesce(error, 'stopped before the answer finished') WHERE conversation_id = ?"
+                          " AND attempt = ? AND status = 'streaming'", (conv_id, attempt))
         await self._write("UPDATE conversation SET status = ?, attempt = ?, error = ?, finished_at = ?"
                           " WHERE id = ?", (status, attempt, error, time.time(), conv_id))
         await self.sync()
