@@ -129,13 +129,17 @@ async def hostile_url():
         await server.stop()
 
 
-async def test_csv_cells_never_start_like_a_formula(db_file, demo_url, hostile_url):
+async def _hostile_export(db_file: str, demo_url: str, hostile_url: str, fmt: str) -> str:
     sid = await _hostile_session(db_file, demo_url, hostile_url)
     store = await Store.open(db_file)
     try:
-        text = await export_to(store, str(sid), "csv", None)
+        return await export_to(store, str(sid), fmt, None)
     finally:
         await store.close()
+
+
+async def test_csv_cells_never_start_like_a_formula(db_file, demo_url, hostile_url):
+    text = await _hostile_export(db_file, demo_url, hostile_url, "csv")
     rows = list(csv.DictReader(io.StringIO(text)))
     assert len(rows) == 2
     for row in rows:
@@ -147,12 +151,7 @@ async def test_csv_cells_never_start_like_a_formula(db_file, demo_url, hostile_u
 
 
 async def test_markdown_export_holds_no_live_html(db_file, demo_url, hostile_url):
-    sid = await _hostile_session(db_file, demo_url, hostile_url)
-    store = await Store.open(db_file)
-    try:
-        md = await export_to(store, str(sid), "md", None)
-    finally:
-        await store.close()
+    md = await _hostile_export(db_file, demo_url, hostile_url, "md")
     page = MarkdownIt("commonmark").render(md)  # what a Markdown viewer makes of it
     for tag in ("<script", "<img", "<iframe", "<b>", "<i>"):
         assert tag not in page, tag

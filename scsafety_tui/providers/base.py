@@ -270,19 +270,20 @@ class StreamState:
         self._mode = "start"  # start | think | after | answer: where add_content is in a <think> block
         self._held = ""  # text not yet routed: a tag that may still be completing
 
-    def add(self, text: str) -> None:
+    def _offset(self) -> float:
+        """Seconds since the request started; the first call of an attempt is its first token."""
         now = time.time()
         if self.first_token_at is None:
             self.first_token_at = now
-        self.chunks.append((now - self.started_at, text))
+        return now - self.started_at
+
+    def add(self, text: str) -> None:
+        self.chunks.append((self._offset(), text))
         if self.on_delta is not None:
             self.on_delta(text)
 
     def add_reasoning(self, text: str) -> None:
-        now = time.time()
-        if self.first_token_at is None:
-            self.first_token_at = now
-        self.reasoning_chunks.append((now - self.started_at, text))
+        self.reasoning_chunks.append((self._offset(), text))
         if self.on_reasoning is not None:
             self.on_reasoning(text)
 
