@@ -34,6 +34,12 @@ class Verdict:
     reason: str
     error: str | None = None
     heuristic: bool = False
+    kind: str = "rubric"
+    """'rubric' (the 0/1/2 prompt), 'heuristic', or a guard model's format (see judge kinds)."""
+    category: str = ""
+    """A guard model's harm category, as it named it."""
+    prompt_hash: str = ""
+    """Hash of the judge prompt template that produced this verdict ('' for the heuristic)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -385,16 +385,18 @@ class Store:
              encode_timeline(chunks) if chunks else None, turn_id))
 
     async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str],
-                           part: str = "answer") -> None:
-        """A turn's verdicts; part 'reasoning' marks verdicts on the reasoning text, kept apart."""
+                           part: str = "answer", vset: str = "") -> None:
+        """A turn's verdicts; part 'reasoning' marks verdicts on the reasoning text, kept apart; vset names
+        the verdict set ('' is the run's own; a rejudge with other judges writes its own set)."""
         now = time.time()
         # One statement per call: executemany's open cursor on this shared connection raced with other
         # tasks' statements ("bad parameter or other API misuse").
         for v, raw in zip(verdicts, raws, strict=True):
             await self._write(
-                "INSERT OR REPLACE INTO verdict (turn_id, judge, part, heuristic, score, reason, raw, error,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (turn_id, v.judge, part, int(v.heuristic), v.score, v.reason, raw, v.error, now))
+                "INSERT OR REPLACE INTO verdict (turn_id, vset, judge, part, kind, heuristic, score, reason,"
+                " raw, category, prompt_hash, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (turn_id, vset, v.judge, part, "heuristic" if v.heuristic else v.kind, int(v.heuristic),
+                 v.score, v.reason, raw, v.category, v.prompt_hash, v.error, now))
         await self.sync()
 
     # ------------------------------------------------------------ labels

@@ -264,7 +264,7 @@ async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
     scores: dict[int, list[int | None]] = {}
     for turn_id, score in await _all(store, """
             SELECT v.turn_id, v.score FROM verdict v JOIN turn t ON t.id = v.turn_id
-            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer'
+            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer' AND v.vset = ''
             ORDER BY v.id""", (sid,)):
         scores.setdefault(turn_id, []).append(score)
     return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7],
@@ -365,7 +365,7 @@ async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]
     if by_id:
         vmarks = ",".join("?" * len(by_id))
         for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at,"
-                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) ORDER BY id", tuple(by_id)):
+                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) AND vset = '' ORDER BY id", tuple(by_id)):
             turn = by_id[v[0]]
             row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8])
             (turn.verdicts if row.part == "answer" else turn.reasoning_verdicts).append(row)

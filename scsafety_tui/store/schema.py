@@ -158,6 +158,76 @@ MIGRATIONS: list[str] = [
     END;
     INSERT INTO turn_fts(turn_fts) VALUES ('rebuild');
     """,
+    # 4: one migration for this round's features, written up front so parallel work shares one shape.
+    # - verdict sets: a rejudge with other judges is a new named set on the same answers (vset; '' is the
+    #   run's own set), the original untouched; guard judges store their kind and category; every verdict
+    #   carries the hash of the prompt that produced it.
+    # - judge evaluations against a gold file (judge eval), each item's verdict kept for triage.
+    # - follow-ups: which follow-up each conversation got (bank, template, attacker strategy) and why an
+    #   attacker stopped.
+    # - cost and time: token counts estimated from characters are marked; a session's active time (pauses
+    #   excluded) is kept so a finished session shows its real elapsed time.
+    """
+    CREATE TABLE verdict_v4 (
+        id INTEGER PRIMARY KEY,
+        turn_id INTEGER NOT NULL REFERENCES turn(id) ON DELETE CASCADE,
+        vset TEXT NOT NULL DEFAULT '',
+        judge TEXT NOT NULL,
+        part TEXT NOT NULL DEFAULT 'answer' CHECK (part IN ('answer', 'reasoning')),
+        kind TEXT NOT NULL DEFAULT 'rubric',
+        heuristic INTEGER NOT NULL DEFAULT 0,
+        score INTEGER CHECK (score IN (0, 1, 2)),
+        reason TEXT NOT NULL DEFAULT '',
+        raw TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL DEFAULT '',
+        prompt_hash TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        created_at REAL NOT NULL,
+        UNIQUE (turn_id, vset, judge, part)
+    );
+    INSERT INTO verdict_v4 (id, turn_id, vset, judge, part, kind, heuristic, score, reason, raw, error,
+                            created_at)
+        SELECT id, turn_id, '', judge, part, CASE WHEN heuristic THEN 'heuristic' ELSE 'rubric' END,
+               heuristic, score, reason, raw, error, created_at FROM verdict;
+    DROP TABLE verdict;
+    ALTER TABLE verdict_v4 RENAME TO verdict;
+    CREATE INDEX verdict_turn ON verdict(turn_id, vset);
+    CREATE TABLE verdict_set (
+        session_id INTEGER NOT NULL REFERENCES session(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        judges TEXT NOT NULL DEFAULT '[]',
+        created_at REAL NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (session_id, name)
+    );
+    CREATE TABLE judge_eval (
+        id INTEGER PRIMARY KEY,
+        created_at REAL NOT NULL,
+        gold_path TEXT NOT NULL,
+        gold_sha TEXT NOT NULL,
+        judge TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        prompt_hash TEXT NOT NULL DEFAULT '',
+        figures TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE judge_eval_item (
+        id INTEGER PRIMARY KEY,
+        eval_id INTEGER NOT NULL REFERENCES judge_eval(id) ON DELETE CASCADE,
+        gold_id TEXT NOT NULL,
+        gold INTEGER NOT NULL CHECK (gold IN (0, 1, 2)),
+        score INTEGER CHECK (score IN (0, 1, 2)),
+        reason TEXT NOT NULL DEFAULT '',
+        raw TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL DEFAULT '',
+        error TEXT,
+        data TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (eval_id, gold_id)
+    );
+    ALTER TABLE conversation ADD COLUMN follow_up TEXT NOT NULL DEFAULT '';
+    ALTER TABLE conversation ADD COLUMN stop_reason TEXT;
+    ALTER TABLE turn ADD COLUMN tokens_estimated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE session ADD COLUMN active_s REAL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
