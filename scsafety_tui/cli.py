@@ -56,11 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("session", help="session id or name ('last' for the newest)")
     c.add_argument("--retry-errors", action="store_true", help="rerun only errored conversations")
     c.add_argument("--config", metavar="PATH", help="config whose targets replace the stored ones by key")
+    c.add_argument("--headless", action="store_true",
+                   help="print progress and tables instead of the app (the default when not in a terminal)")
     c.add_argument("--db", metavar="PATH")
 
-    c = cmd("rejudge", "judge again the answers whose judges all failed (the models are not asked again)")
+    c = cmd("rejudge", "judge again the answers whose judges all failed, or with --judge every answer into a"
+                       " named verdict set (the models are not asked again)")
     c.add_argument("session", help="session id or name ('last' for the newest)")
     c.add_argument("--config", metavar="PATH", help="judge with this config's [judge] (default: the session's own)")
+    c.add_argument("--judge", metavar="KEY[,KEY…]", help="judge every answer again with these [[judge.targets]]"
+                   " keys or 'heuristic', into a new verdict set (the run's verdicts untouched)")
+    c.add_argument("--set", dest="vset", metavar="NAME", help="the verdict set's name (default: the judges' keys"
+                   " joined by '+'); an existing set is continued: its failed judges run again")
     c.add_argument("--db", metavar="PATH")
 
     c = cmd("compare", "compare two sessions on the items they share: B − A per target over the pairs both have"
@@ -72,18 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--db", metavar="PATH")
 
     c = cmd("sessions", "list saved sessions")
+    c.add_argument("--json", action="store_true", help="print the list as JSON (for scripts)")
     c.add_argument("--db", metavar="PATH")
 
     c = cmd("show", "print a saved session's SC-Safety tables")
     c.add_argument("session", help="session id or name ('last' for the newest)")
     c.add_argument("--human", action="store_true", help="let human labels replace judge scores")
+    c.add_argument("--json", action="store_true", help="print the scores as JSON (for scripts)")
+    c.add_argument("--set", dest="vset", metavar="NAME", default="",
+                   help="scores from this verdict set (a rejudge's; default: the run's own)")
+    c.add_argument("--against", metavar="NAME", default=None,
+                   help="with --set: the set its agreement and disagreements are measured against (default: the"
+                        " run's own)")
     c.add_argument("--db", metavar="PATH")
 
-    c = cmd("export", "export a session as Markdown, CSV, JSON or HTML")
+    c = cmd("export", "export a session as Markdown, CSV, JSON, JSONL (one answer per line) or HTML")
     c.add_argument("session", help="session id or name ('last' for the newest)")
-    c.add_argument("--format", choices=("md", "csv", "json", "html"), default="md")
+    c.add_argument("--format", choices=("md", "csv", "json", "jsonl", "html"), default="md")
+    c.add_argument("--excel", action="store_true",
+                   help="CSV for Excel: starts with a UTF-8 byte-order mark, so Excel reads Chinese text right"
+                        " (without it the CSV is plain UTF-8, as pandas and most tools expect)")
     c.add_argument("-o", "--output", metavar="PATH", help="output file (default: stdout)")
     c.add_argument("--human", action="store_true", help="let human labels replace judge scores")
+    c.add_argument("--set", dest="vset", metavar="NAME", default="",
+                   help="scores from this verdict set (a rejudge's; default: the run's own)")
     c.add_argument("--db", metavar="PATH")
 
     c = cmd("spot", "spot-check one prompt (and follow-up) against the chosen models")
@@ -99,6 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--demo", action="store_true", help="use the built-in demo personas (no config needed)")
     c.add_argument("--config", metavar="PATH")
     c.add_argument("--db", metavar="PATH")
+
+    c = cmd("judge", "measure judges against gold labels")
+    jsub = c.add_subparsers(dest="judge_command", metavar="ACTION", required=True, parser_class=Parser)
+    j = jsub.add_parser("eval", help="each judge (and the heuristic) over gold files: accuracy, weighted κ, "
+                        "confusion matrix, unsafe recall; two judges or prompts compared by the paired Δκ",
+                        description="each judge (and the heuristic) over gold files: accuracy, weighted κ, "
+                        "confusion matrix, unsafe recall; two judges or prompts compared by the paired Δκ")
+    j.add_argument("--gold", action="append", metavar="FILE", help="gold JSONL file (repeatable; default: the"
+                   " shipped questions/judge_gold.jsonl)")
+    j.add_argument("--judge", action="append", metavar="KEY", help="a [[judge.targets]] key or 'heuristic'"
+                   " (repeatable; default: every configured judge and the heuristic)")
+    j.add_argument("--prompt-file", action="append", metavar="FILE", help="rubric prompt file replacing"
+                   " [judge] prompt_file (repeatable: each rubric judge is evaluated once per file)")
+    j.add_argument("--json", action="store_true", help="the figures and every item's verdict as JSON")
+    j.add_argument("--demo", action="store_true", help="judge with the demo server's judge and guard personas")
+    j.add_argument("--config", metavar="PATH")
+    j.add_argument("--db", metavar="PATH", help="where the evaluation is stored (default: platform data dir)")
 
     c = cmd("init", "write a starter config file")
     c.add_argument("path", nargs="?", help="where (default: platform config dir)")
@@ -151,6 +187,8 @@ def _handler(args: argparse.Namespace) -> Callable[[argparse.Namespace], int]:
         name = f"questions_{args.questions_command}"
     elif name == "config":
         name = f"config_{args.config_command}"
+    elif name == "judge":
+        name = f"judge_{args.judge_command}"
     handler: Callable[[argparse.Namespace], int] = getattr(commands, f"cmd_{name}")
     return handler
 

@@ -19,7 +19,13 @@ from scsafety_tui.textsafe import has_controls
 
 PROVIDERS = ("openai", "anthropic")
 JUDGE_MODES = ("model", "heuristic")
+JUDGE_KINDS = ("rubric", "qwen3guard", "llamaguard", "shieldlm")
+"""How a judge target is asked and read: the 0/1/2 rubric prompt, or a guard model's own format."""
 TRANSPORTS = ("aiohttp", "httpx")
+FOLLOW_UPS = ("bank", "templates", "attacker")
+MIX = "mix"
+TEMPLATE_ROUNDS = 2
+"""Rounds of a templates run with [run] rounds = 0: SC-Safety's question and its follow-up."""
 
 
 class ConfigError(InputError):
@@ -54,6 +60,16 @@ class TargetConfig:
     """Extra HTTP headers sent with every request (never put a key here; use api_key_env)."""
     params: dict[str, Any] = field(default_factory=dict)
     """Extra JSON body parameters merged into every request (e.g. top_p, seed)."""
+    kind: str = "rubric"
+    """Judges only ([[judge.targets]]): "rubric" (the 0/1/2 rubric prompt, parsed as JSON), or a guard
+    model read in its own format: "qwen3guard" (Qwen3Guard-Gen), "llamaguard" (Llama Guard 3/4),
+    "shieldlm" (ShieldLM). See scsafety_tui/guards.py for each prompt and its mapping onto 0/1/2."""
+    price_in: float | None = None
+    """Price per million input (prompt) tokens, for the cost estimate and the live cost; None: unknown."""
+    price_out: float | None = None
+    """Price per million output (completion) tokens; give both prices or neither."""
+    currency: str = "USD"
+    """The currency of price_in / price_out, as shown beside every cost (e.g. "USD", "CNY")."""
 
     def api_key(self, source: str = "config") -> str | None:
         """The key from the environment; a named but unset variable is an input error."""
@@ -84,6 +100,12 @@ class JudgeConfig:
     score_reasoning: bool = False
     """Also score a turn's reasoning text (reasoning_content, thinking, <think>), as verdicts of its own
     (part 'reasoning') that never count in the answer's score."""
+    prompt_file: str | None = None
+    """A file replacing the built-in rubric prompt, with the same placeholders (scsafety_tui/rubric.py);
+    a relative path is read from the config file's folder. Its hash is stored with every verdict."""
+    controversial: int = 0
+    """What a guard's "Controversial" verdict scores (Qwen3Guard, ShieldLM): 0 (unsafe, the strict
+    reading) or 1 (no clear risk, not a good answer either)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,35 @@ class RunConfig:
     """"aiohttp" (httpx API over aiohttp, ~3x less CPU per stream) or "httpx" (httpx's own transport)."""
     block_as_refusal: bool = False
     """Score a content-filter block as 1 (a bare refusal) instead of leaving it unscored."""
+    follow_ups: str = "bank"
+    """What an item with fewer turns than `rounds` is asked after its own turns: "bank" (nothing more),
+    "templates" (the shipped follow-up templates, a seeded pick per item) or "attacker" (the [attacker]
+    model). Default: "attacker" when an [attacker] is configured, else "bank"."""
+    max_cost: float = 0.0
+    """Pause the run once its answers have cost this much (in the targets' one currency; every target needs
+    prices); each start or resume may spend this much more. 0 means no limit."""
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """How the [attacker] model attacks (read from the [attacker] table beside its model settings)."""
+
+    strategy: str = "crescendo"
+    """A strategy file's name in questions/attack_strategies/ (crescendo, deepen_pretext, role_play,
+    ignore_previous), or "mix": a seeded pick per item."""
+    max_rounds: int = 4
+    """The most rounds an attacked conversation has, the bank's turns included; it stops earlier at the
+    first unsafe answer (score 0) once round 2 is asked."""
+
+
+def conversation_rounds(rounds: int, follow_ups: str, max_rounds: int) -> int:
+    """The rounds a session asks (0: each item's own turns), by its [run] rounds, follow_ups and
+    [attacker] max_rounds: the one rule the engine and scoring share."""
+    if follow_ups == "templates":
+        return rounds or TEMPLATE_ROUNDS
+    if follow_ups == "attacker":
+        return min(rounds or max_rounds, max_rounds)
+    return rounds
 
 
 @dataclass(frozen=True)
@@ -133,6 +184,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     attacker: TargetConfig | None = None
     """Optional model that writes follow-ups beyond the bank's turns (run.rounds > an item's turns)."""
+    attack: AttackConfig = field(default_factory=AttackConfig)
+    """The attacker's strategy and round limit."""
     source: str = "config"
     """The file this came from, for messages."""
 
@@ -207,8 +260,10 @@ class _Reader:
             self.fail(key, "unknown key")
 
 
-def _target(source: str, path: str, table: Any) -> TargetConfig:
+def _target(source: str, path: str, table: Any, *, judge: bool = False) -> TargetConfig:
     r = _Reader(source, path, table)
+    # only a judge has a kind: elsewhere the key stays unknown
+    kind = r.choice("kind", JUDGE_KINDS, "rubric") if judge else "rubric"
     key = r.get("key", str, required=True)
     if not key or any(c in key for c in " ,/\\") or key != key.strip() or has_controls(key):
         r.fail("key", "expected a short name without spaces, commas, slashes or control characters", key)
@@ -240,10 +295,26 @@ def _target(source: str, path: str, table: Any) -> TargetConfig:
         concurrency=r.positive("concurrency", int, 4),
         requests_per_minute=r.positive("requests_per_minute", int, 0, zero_ok=True),
         timeout_s=r.positive("timeout_s", float, 120.0),
-        headers=headers, params=r.get("params", dict, {}),
+        headers=headers, params=r.get("params", dict, {}), kind=kind, **_prices(r),
     )
     r.done()
     return t
+
+
+def _prices(r: _Reader) -> dict[str, Any]:
+    """price_in / price_out per million tokens (both or neither) and their currency."""
+    price_in = r.get("price_in", float)
+    price_out = r.get("price_out", float)
+    for name, value in (("price_in", price_in), ("price_out", price_out)):
+        if value is not None and value < 0:
+            r.fail(name, "expected a price per million tokens >= 0", value)
+    if (price_in is None) != (price_out is None):
+        missing, given = ("price_out", "price_in") if price_out is None else ("price_in", "price_out")
+        r.fail(missing, f"missing; {given} is set (give both, per million tokens)")
+    currency = r.get("currency", str, "USD")
+    if not currency or len(currency) > 8 or currency != currency.strip() or has_controls(currency):
+        r.fail("currency", 'expected a short currency name such as "USD" or "CNY"', currency)
+    return {"price_in": price_in, "price_out": price_out, "currency": currency}
 
 
 def _check_base_url(r: _Reader, url: str) -> None:
@@ -267,10 +338,10 @@ def _check_base_url(r: _Reader, url: str) -> None:
         r.fail("base_url", "expected no query string or fragment (the API path is appended to base_url)", url)
 
 
-def _targets(source: str, path: str, value: Any) -> tuple[TargetConfig, ...]:
+def _targets(source: str, path: str, value: Any, *, judge: bool = False) -> tuple[TargetConfig, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{source}: {path}: expected an array of tables ([[{path}]]), got {value!r}")
-    out = tuple(_target(source, f"{path}[{i}]", t) for i, t in enumerate(value))
+    out = tuple(_target(source, f"{path}[{i}]", t, judge=judge) for i, t in enumerate(value))
     seen: set[str] = set()
     for i, t in enumerate(out):
         if t.key in seen:
@@ -285,13 +356,15 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     targets = _targets(source, "targets", top.table.pop("targets", []))
 
     j = _Reader(source, "judge", top.table.pop("judge", {}))
-    judge_targets = _targets(source, "judge.targets", j.table.pop("targets", []))
+    judge_targets = _targets(source, "judge.targets", j.table.pop("targets", []), judge=True)
     mode = j.choice("mode", JUDGE_MODES, "model" if judge_targets else "heuristic")
     if mode == "model" and not judge_targets:
         j.fail("mode", 'is "model" but no [[judge.targets]] are given; add one or use "heuristic"')
     judge = JudgeConfig(mode=mode, targets=judge_targets,
                         retries=j.positive("retries", int, 2, zero_ok=True),
-                        score_reasoning=j.get("score_reasoning", bool, False))
+                        score_reasoning=j.get("score_reasoning", bool, False),
+                        prompt_file=j.get("prompt_file", str),
+                        controversial=_controversial(j))
     j.done()
 
     r = _Reader(source, "run", top.table.pop("run", {}))
@@ -302,8 +375,12 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
         max_retry_wait_s=r.positive("max_retry_wait_s", float, 60.0),
         http_transport=r.choice("http_transport", TRANSPORTS, "aiohttp"),
         block_as_refusal=r.get("block_as_refusal", bool, False),
+        max_cost=r.positive("max_cost", float, 0.0, zero_ok=True),
+        follow_ups=r.choice("follow_ups", FOLLOW_UPS, "attacker" if "attacker" in top.table else "bank"),
     )
     r.done()
+    if run.follow_ups == "attacker" and "attacker" not in top.table:
+        r.fail("follow_ups", '"attacker" needs an [attacker] table (the model that writes the follow-ups)')
 
     u = _Reader(source, "ui", top.table.pop("ui", {}))
     ui = UiConfig(theme=u.get("theme", str, "textual-dark"), markdown=u.get("markdown", bool, False))
@@ -313,15 +390,68 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     storage = StorageConfig(db=s.get("db", str))
     s.done()
 
-    attacker = None
+    attacker, attack = None, AttackConfig()
     if "attacker" in top.table:
-        attacker = _target(source, "attacker", top.table.pop("attacker"))
+        table = top.table.pop("attacker")
+        attack = _attack(source, table)
+        attacker = _target(source, "attacker", {k: v for k, v in table.items()
+                                                if k not in ("strategy", "max_rounds")})
     top.done()
+    _check_max_cost(source, run, targets)
     all_keys = [t.key for t in targets]
     if len(set(all_keys)) != len(all_keys):  # pragma: no cover - _targets already checks
         raise ConfigError(f"{source}: targets: duplicate keys")
     return Config(targets=targets, judge=judge, run=run, ui=ui, storage=storage, attacker=attacker,
-                  source=source)
+                  attack=attack, source=source)
+
+
+def _attack(source: str, table: Any) -> AttackConfig:
+    from scsafety_tui.paths import QUESTIONS_DIR
+
+    r = _Reader(source, "attacker", table)
+    strategy: str = r.get("strategy", str, "crescendo")
+    known = sorted(p.stem for p in (QUESTIONS_DIR / "attack_strategies").glob("*.toml"))
+    if strategy != MIX and strategy not in known:
+        r.fail("strategy", f"expected one of {', '.join(map(repr, [*known, MIX]))}", strategy)
+    max_rounds: int = r.get("max_rounds", int, 4)
+    if max_rounds < 2:
+        r.fail("max_rounds", "expected a number >= 2 (round 1 is the bank's question)", max_rounds)
+    return AttackConfig(strategy, max_rounds)
+
+
+def _check_max_cost(source: str, run: RunConfig, targets: tuple[TargetConfig, ...]) -> None:
+    """A spending limit needs every target's prices, in one currency, to be counted against."""
+    if not run.max_cost:
+        return
+    for i, t in enumerate(targets):
+        if t.price_in is None:
+            raise ConfigError(f"{source}: run.max_cost: targets[{i}] ({t.key}) has no price_in / price_out, so"
+                              " its spending cannot be counted")
+    currencies = sorted({t.currency for t in targets})
+    if len(currencies) > 1:
+        raise ConfigError(f"{source}: run.max_cost: the targets are priced in {', '.join(currencies)}; "
+                          "max_cost needs them in one currency")
+
+
+def _controversial(j: _Reader) -> int:
+    value: int = j.get("controversial", int, 0)
+    if value not in (0, 1):
+        j.fail("controversial", "expected 0 or 1", value)
+    return value
+
+
+def _with_prompt_file(c: Config, folder: Path) -> Config:
+    """A relative [judge] prompt_file made absolute (from the config's folder), and checked now, so a
+    missing placeholder stops every command before anything runs."""
+    from dataclasses import replace
+
+    from scsafety_tui.rubric import load_prompt
+
+    if not c.judge.prompt_file:
+        return c
+    path = (folder / Path(c.judge.prompt_file).expanduser()).resolve()
+    load_prompt(path)
+    return replace(c, judge=replace(c.judge, prompt_file=str(path)))
 
 
 def load_config(path: str | Path) -> Config:
@@ -339,7 +469,7 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: invalid TOML: {e}") from None
-    return parse_config(data, str(p))
+    return _with_prompt_file(parse_config(data, str(p)), p.parent)
 
 
 # ---------------------------------------------------------------- writing
@@ -349,7 +479,9 @@ def target_to_dict(t: TargetConfig) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for f in fields(t):
         value = getattr(t, f.name)
-        if value is None or value == {}:
+        if value is None or value == {} or (f.name == "kind" and value == "rubric"):
+            continue
+        if f.name == "currency" and t.price_in is None:  # a currency of no price says nothing
             continue
         out[f.name] = value
     return out
@@ -360,11 +492,16 @@ def config_to_dict(c: Config) -> dict[str, Any]:
     out: dict[str, Any] = {"targets": [target_to_dict(t) for t in c.targets]}
     out["judge"] = {"mode": c.judge.mode, "retries": c.judge.retries, "score_reasoning": c.judge.score_reasoning,
                     "targets": [target_to_dict(t) for t in c.judge.targets]}
+    if c.judge.prompt_file:
+        out["judge"]["prompt_file"] = c.judge.prompt_file
+    if c.judge.controversial:
+        out["judge"]["controversial"] = c.judge.controversial
     out["run"] = {f.name: list(v) if isinstance(v := getattr(c.run, f.name), tuple) else v
                   for f in fields(c.run)}
     out["ui"] = {"theme": c.ui.theme, "markdown": c.ui.markdown}
     if c.storage.db:
         out["storage"] = {"db": c.storage.db}
     if c.attacker:
-        out["attacker"] = target_to_dict(c.attacker)
+        out["attacker"] = {**target_to_dict(c.attacker), "strategy": c.attack.strategy,
+                           "max_rounds": c.attack.max_rounds}
     return out

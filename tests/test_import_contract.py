@@ -21,13 +21,13 @@ ROOT = "scsafety_tui"
 LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in (
     "__main__ cli commands",                                   # front end: the command line
     "tui",                                                     # front end: the Textual app
-    "headless spot exports compare report importers",          # what the commands and screens call
+    "headless spot exports compare report html_report importers judge_eval",  # what the commands and screens call
     "engine",                                                  # the run
-    "judge demo_profile demo",
+    "judge demo_profile demo cost guards",                     # cost: the bound reads the judge's prompt
     "store",
-    "questions taxonomy events scoring",                       # the domain, as plain data
+    "questions taxonomy events scoring follow_ups rounds",     # the domain, as plain data
     "providers",                                               # wire protocols, errors, retry
-    "config redact textsafe errors paths atomic logs",         # the base
+    "config redact textsafe errors paths atomic logs rubric",  # the base
 ))
 """Top to bottom: a module imports only from its own layer or the ones below."""
 

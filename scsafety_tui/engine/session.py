@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from scsafety_tui.config import Config, TargetConfig, config_to_dict
+from scsafety_tui.config import Config, TargetConfig, config_to_dict, conversation_rounds
 from scsafety_tui.engine.attacker import Attacker
+from scsafety_tui.engine.budget import Budget
 from scsafety_tui.engine.resume import session_config
 from scsafety_tui.engine.runner import Runner
 from scsafety_tui.events import Event, TargetInfo
@@ -74,10 +75,15 @@ class SessionRun:
 
 async def create_session(store: Store, config: Config, taxonomy: Taxonomy, items: Sequence[Item], *,
                          name: str, kind: str = "run") -> int:
-    return await store.create_session(
+    from scsafety_tui.engine.plan import follow_up_choices
+
+    sid = await store.create_session(
         name=name, kind=kind, config=snapshot(config), taxonomy=taxonomy.to_dict(),
         fingerprint=fingerprint(items), targets=[replace(t, params=mask_params(t.params)) for t in config.targets],
         items=list(items))
+    # which follow-up each item gets is chosen now (seeded) and stored, so a resume asks the same
+    await store.set_follow_ups(sid, follow_up_choices(config, items))
+    return sid
 
 
 async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], *,
@@ -140,13 +146,16 @@ async def _prepare_locked(store: Store, stored: queries.StoredSession, config: C
 
     session_keys = stored.keys
     clients = {k: client(config.target(k)) for k in session_keys}
-    judge = Judge(taxonomy, [client(t) for t in config.judge.targets] if config.judge.mode == "model"
-                  else [], retries=config.judge.retries)
+    judge = Judge.for_config(taxonomy, [client(t) for t in config.judge.targets] if config.judge.mode == "model"
+                             else [], config.judge)
     attacker = Attacker(client(config.attacker)) if config.attacker else None
-    infos = [TargetInfo(k, clients[k].target.provider, clients[k].target.model, clients[k].target.base_url)
-             for k in session_keys]
+    infos = [TargetInfo(k, t.provider, t.model, t.base_url, t.price_in, t.price_out, t.currency)
+             for k in session_keys for t in (clients[k].target,)]
+    rounds = conversation_rounds(config.run.rounds, config.run.follow_ups, config.attack.max_rounds)
     runner = Runner(store=store, session_id=session_id, name=stored.name, items=items, clients=clients,
-                    judge=judge, rounds=config.run.rounds, emit=emit, attacker=attacker, target_infos=infos)
+                    judge=judge, rounds=rounds, emit=emit, attacker=attacker, target_infos=infos)
     runner.ctx.score_reasoning = config.judge.score_reasoning
+    if config.run.max_cost:
+        runner.ctx.budget = Budget(config.run.max_cost, config.targets[0].currency, runner.ctx.emit, runner.ctx.now)
     return SessionRun(session_id, runner, todo, done, resumed or retry_errors, lock, [http])
 

@@ -49,6 +49,8 @@ class ConversationRow:
     target_key: str
     status: str
     attempt: int
+    follow_up: str = ""
+    """conversation.follow_up: the follow-up it gets (follow_ups.FollowUp as JSON; '' = its bank turns)."""
 
 
 def encode_timeline(chunks: list[tuple[float, str]]) -> str:
@@ -297,6 +299,12 @@ class Store:
                           (status, time.time() if finished else None, sid))
         await self.sync()
 
+    async def add_active_time(self, sid: int, seconds: float) -> None:
+        """A run's active time (pauses left out), added to the session's: what `elapsed` shows later."""
+        await self._write("UPDATE session SET active_s = coalesce(active_s, 0) + ? WHERE id = ?",
+                          (max(0.0, seconds), sid))
+        await self.sync()
+
     async def rename_session(self, sid: int, name: str) -> None:
         await self._write("UPDATE session SET name = ? WHERE id = ?", (name, sid))
         await self.sync()
@@ -308,7 +316,7 @@ class Store:
     # ------------------------------------------------------------ conversations and turns
 
     async def conversations(self, sid: int) -> list[ConversationRow]:
-        sql = ("SELECT c.id, i.item_key, t.key, c.status, c.attempt FROM conversation c"
+        sql = ("SELECT c.id, i.item_key, t.key, c.status, c.attempt, c.follow_up FROM conversation c"
                " JOIN item i ON i.id = c.item_id JOIN target t ON t.id = c.target_id"
                " WHERE c.session_id = ? ORDER BY i.position, t.position")
         return [ConversationRow(*row) for row in await self.fetchall(sql, (sid,))]
@@ -317,7 +325,22 @@ class Store:
         """Forget an unfinished conversation's turns so it is redone from its start."""
         await self._write("DELETE FROM turn WHERE conversation_id = ?", (conv_id,))
         await self._write("UPDATE conversation SET status = 'pending', attempt = 0, error = NULL,"
-                          " started_at = NULL, finished_at = NULL WHERE id = ?", (conv_id,))
+                          " started_at = NULL, finished_at = NULL, stop_reason = NULL WHERE id = ?", (conv_id,))
+
+    async def set_follow_ups(self, sid: int, choices: list[tuple[str, str]]) -> None:
+        """(item key, follow-up JSON): what each item's conversations get after its bank turns, chosen
+        when the session is made (the same for every target)."""
+        for item_key, raw in choices:
+            await self._write("UPDATE conversation SET follow_up = ? WHERE session_id = ? AND item_id ="
+                              " (SELECT id FROM item WHERE session_id = ? AND item_key = ?)",
+                              (raw, sid, sid, item_key))
+        await self.sync()
+
+    async def set_stop(self, conv_id: int, stop_reason: str, follow_up: str) -> None:
+        """Why an attacked conversation stopped, and its follow-up record with what happened (the round it
+        stopped at, an attacker's refusal)."""
+        await self._write("UPDATE conversation SET stop_reason = ?, follow_up = ? WHERE id = ?",
+                          (stop_reason, follow_up, conv_id))
 
     async def drop_stale_attempts(self, conv_id: int) -> None:
         """Remove turns of a retry that never finished (a crash mid-retry)."""
@@ -375,14 +398,16 @@ class Store:
                             first_token_at: float | None = None,
                             finished_at: float | None = None, tokens_in: int | None = None,
                             tokens_out: int | None = None,
-                            chunks: list[tuple[float, str]] | None = None) -> None:
+                            chunks: list[tuple[float, str]] | None = None,
+                            tokens_estimated: bool = False) -> None:
+        """tokens_estimated: the server sent no usage and the counts were estimated from characters."""
         await self._write(
             "UPDATE turn SET content = ?, reasoning = ?, status = ?, finish_reason = ?, error_kind = ?,"
             " error = ?, started_at = coalesce(?, started_at), first_token_at = ?, finished_at = ?,"
-            " tokens_in = ?, tokens_out = ?, timeline = ? WHERE id = ?",
+            " tokens_in = ?, tokens_out = ?, timeline = ?, tokens_estimated = ? WHERE id = ?",
             (content, reasoning, status, finish_reason, error_kind, error, started_at, first_token_at,
              finished_at or time.time(), tokens_in, tokens_out,
-             encode_timeline(chunks) if chunks else None, turn_id))
+             encode_timeline(chunks) if chunks else None, int(tokens_estimated), turn_id))
 
     async def add_verdicts(self, turn_id: int, verdicts: list[Any], raws: list[str],
                            part: str = "answer", vset: str = "") -> None:
@@ -398,6 +423,32 @@ class Store:
                 (turn_id, vset, v.judge, part, "heuristic" if v.heuristic else v.kind, int(v.heuristic),
                  v.score, v.reason, raw, v.category, v.prompt_hash, v.error, now))
         await self.sync()
+
+    async def save_verdict_set(self, session_id: int, name: str, judges: list[str], note: str = "") -> None:
+        """Record a named verdict set (a rejudge's) with its judges; made again, its judges and note are
+        updated and its first creation time is kept. The name is stored exactly as given."""
+        await self._write(
+            "INSERT INTO verdict_set (session_id, name, judges, created_at, note) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(session_id, name) DO UPDATE SET judges = excluded.judges, note = excluded.note",
+            (session_id, name, json.dumps(judges, ensure_ascii=False), time.time(), note))
+        await self.sync()
+
+    # ------------------------------------------------------------ judge evaluations
+
+    async def add_judge_eval(self, *, gold_path: str, gold_sha: str, judge: str, kind: str, prompt_hash: str,
+                             figures: dict[str, Any], items: list[tuple[Any, ...]]) -> int:
+        """One judge's evaluation against a gold file, with every item's verdict: items are (gold_id, gold,
+        score, reason, raw, category, error, data JSON). Returns the evaluation's id."""
+        eval_id = await self._insert(
+            "INSERT INTO judge_eval (created_at, gold_path, gold_sha, judge, kind, prompt_hash, figures)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (time.time(), gold_path, gold_sha, judge, kind, prompt_hash, json.dumps(figures, ensure_ascii=False)))
+        for row in items:  # one statement per call, as add_verdicts (a shared connection)
+            await self._write(
+                "INSERT INTO judge_eval_item (eval_id, gold_id, gold, score, reason, raw, category, error, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (eval_id, *row))
+        await self.sync()
+        return eval_id
 
     # ------------------------------------------------------------ labels
 

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from scsafety_tui.config import Config
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
+from scsafety_tui.tui.screen_commands import ScreenCommands
 from scsafety_tui.tui.screens.home import HomeScreen
 from scsafety_tui.tui.screens.run import RunScreen
 from scsafety_tui.tui.session_commands import SessionCommands
@@ -36,12 +37,13 @@ _frozen = False
 class ScSafetyApp(App[int]):
     CSS_PATH = "scsafety.tcss"
     TITLE = "scsafety-tui"
-    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {SessionCommands}
+    COMMANDS: ClassVar[set[Any]] = App.COMMANDS | {ScreenCommands, SessionCommands}
 
     def __init__(self, *, db: str, config: Config | None = None, session_id: int | None = None,
                  start: bool = True, run_config: Config | None = None, demo: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """session_id opens that session's run screen (start=True runs it); run_config is what prepare()
+                 clock: Callable[[], float] = time.monotonic, retry_errors: bool = False) -> None:
+        """session_id opens that session's run screen (start=True runs it; retry_errors reruns its errored
+        conversations, as `resume --retry-errors`); run_config is what prepare()
         gets for it (the demo's, say); demo is a started DemoServerThread the caller owns; clock is
         injectable so snapshots can freeze elapsed time."""
         super().__init__()
@@ -49,6 +51,7 @@ class ScSafetyApp(App[int]):
         self.config = config
         self.clock = clock
         self._open = (session_id, start, run_config)
+        self._retry_errors = retry_errors
         self._demo = demo
         self._own_demo = False
         self.store: Store
@@ -60,7 +63,7 @@ class ScSafetyApp(App[int]):
         await self.push_screen(HomeScreen())
         session_id, start, run_config = self._open
         if session_id is not None:
-            self.open_session(session_id, start=start, config=run_config)
+            self.open_session(session_id, start=start, config=run_config, retry_errors=self._retry_errors)
         self.call_after_refresh(_freeze_startup_objects)
 
     async def on_unmount(self) -> None:
@@ -69,8 +72,10 @@ class ScSafetyApp(App[int]):
             self._demo.stop()
 
     def open_session(self, session_id: int, *, start: bool, config: Config | None = None,
-                     pin: str | None = None) -> None:
-        self.push_screen(RunScreen(session_id, start=start, config=config, pin=pin))
+                     pin: str | None = None, retry_errors: bool = False) -> None:
+        screen = RunScreen(session_id, start=start, config=config, pin=pin)
+        screen.retry_first = retry_errors
+        self.push_screen(screen)
 
     # ------------------------------------------------------------ saved sessions
 
@@ -137,14 +142,25 @@ class ScSafetyApp(App[int]):
         url = self.demo_url() if needs_demo_server(stored, self.config, ambient=True) else None
         return session_config(stored, self.config, demo_url=url, ambient=True)
 
+    # ------------------------------------------------------------ help
+
+    def action_help(self) -> None:
+        """? and F1 on every screen: that screen's keys from the keymap (again closes it)."""
+        from scsafety_tui.tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen(self.screen))
+
     # ------------------------------------------------------------ quitting
 
     async def action_quit(self) -> None:
         run = next((s for s in self.screen_stack if isinstance(s, RunScreen) and s.running), None)
         if run is not None and run.after_stop is None:
             run.confirm_stop("quit")
-        else:
-            self.exit(0)
+        else:  # the exit code a headless run would give: 3 after a run that left errors
+            self.exit(max((s.exit_code for s in self.screen_stack if isinstance(s, RunScreen)), default=0))
 
     # ------------------------------------------------------------ spot checks
 
@@ -155,9 +171,18 @@ class ScSafetyApp(App[int]):
         if not isinstance(self.screen, SpotScreen):
             self.push_screen(SpotScreen())
 
+    def action_judge_evals(self) -> None:
+        """Stored judge evaluations and their disagreements (command palette "Judge evaluations")."""
+        from scsafety_tui.tui.screens.judge_evals import JudgeEvalScreen
+
+        if not isinstance(self.screen, JudgeEvalScreen):
+            self.push_screen(JudgeEvalScreen())
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Spot check", "One prompt (and a follow-up) against the chosen models, judged",
                             self.action_spot)
         yield SystemCommand("Sessions", "Saved sessions: search, leaderboards, replay, compare, labels",
                             self.action_sessions)
+        yield SystemCommand("Judge evaluations", "Stored `judge eval` runs: each judge's disagreements with the"
+                            " gold labels, and each conversation", self.action_judge_evals)
