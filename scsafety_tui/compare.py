@@ -169,3 +169,112 @@ def judge_human_agreement(rows: list[AnswerRow]) -> Agreement:
     """Quadratic-weighted κ (with interval and n) between the judges' median and human labels."""
     pairs = [(js, r.label) for r in rows if r.label is not None and (js := r.judge_score()) is not None]
     return agreement(pairs)
+
+
+# ---------------------------------------------------------------- two verdict sets of one session
+
+
+@dataclass(frozen=True)
+class SetDisagreement:
+    """An answer two verdict sets score differently (each set's score: the median of its judges)."""
+
+    turn_id: int
+    item_id: str
+    sub_dimension: str
+    target: str
+    round: int
+    a: int
+    b: int
+
+
+@dataclass(frozen=True)
+class SetComparison:
+    """Agreement of two verdict sets of one session over the answers both scored, and where they differ."""
+
+    a: str
+    b: str
+    agreement: Agreement
+    disagreements: list[SetDisagreement]
+    only_a: int
+    """Answers set a scored and set b did not (or the other way round, only_b)."""
+    only_b: int
+
+
+def sets_who(a: str, b: str) -> str:
+    """`set 'heuristic' vs the run's own set`: the names quoted as given (callers show them literally)."""
+    def name(s: str) -> str:
+        return "the run's own set" if s == "" else f"set '{s}'"
+    return f"{name(a)} vs {name(b)}"
+
+
+def compare_sets(rows_a: list[AnswerRow], rows_b: list[AnswerRow], a: str, b: str) -> SetComparison:
+    """Quadratic-weighted κ (scoring.agreement: the same interval and "too few labels" rule as judge vs
+    human) between two sets' scores of the same answers, and the answers they score differently, in the
+    session's item, target, round order. The judges' scores only: human labels play no part."""
+    score_b = {r.turn_id: r.judge_score() for r in rows_b}
+    pairs: list[tuple[int, int]] = []
+    differ = []
+    only_a = 0
+    for r in rows_a:
+        sa, sb = r.judge_score(), score_b.get(r.turn_id)
+        if sa is None or sb is None:
+            only_a += sa is not None
+            continue
+        pairs.append((sa, sb))
+        if sa != sb:
+            differ.append(SetDisagreement(r.turn_id, r.item_id, r.sub_dimension, r.target, r.round, sa, sb))
+    scored_a = {r.turn_id for r in rows_a if r.judge_score() is not None}
+    only_b = sum(1 for t, s in score_b.items() if s is not None and t not in scored_a)
+    return SetComparison(a, b, agreement(pairs, who=sets_who(a, b)), differ, only_a, only_b)
+
+
+async def session_sets(store: Store, sid: int, a: str, b: str) -> SetComparison:
+    """compare_sets over a session's stored verdict sets a and b."""
+    return compare_sets(await queries.answer_rows(store, sid, a), await queries.answer_rows(store, sid, b), a, b)
+
+
+def set_disagreement_table(c: SetComparison, names: dict[str, str], limit: int | None = None) -> TableData:
+    """The answers the two sets score differently: item, sub-dimension, target, round, both scores."""
+    shown = c.disagreements if limit is None else c.disagreements[:limit]
+    rows = tuple((d.item_id, names.get(d.sub_dimension, d.sub_dimension), d.target, str(d.round), str(d.a),
+                  str(d.b)) for d in shown)
+    notes = (f"… and {len(c.disagreements) - len(shown)} more (every one in `export --format json`)",) \
+        if len(shown) < len(c.disagreements) else ()
+    return TableData(f"Answers scored differently: {sets_who(c.a, c.b)} ({len(c.disagreements)})",
+                     ("Item", "Sub-dimension", "Target", "Round", "A", "B"), rows, notes)
+
+
+def set_comparison_json(c: SetComparison) -> dict[str, object]:
+    ag = c.agreement
+    return {"a": c.a, "b": c.b, "n": ag.n, "kappa": ag.kappa, "ci95": list(ag.ci) if ag.ci else None,
+            "exact_agreement_pct": ag.pct, "too_few_labels": not ag.enough, "weights": "quadratic",
+            "only_a": c.only_a, "only_b": c.only_b, "disagreements": [asdict(d) for d in c.disagreements]}
+
+
+def sets_line(sets: list[queries.VerdictSet]) -> str:
+    """`verdict sets: the run's own (demo-judge, 96 verdicts) · 'heuristic' (heuristic, 96 verdicts)`."""
+    def one(s: queries.VerdictSet) -> str:
+        name = "the run's own" if s.is_run else f"'{s.name}'"
+        return f"{name} ({', '.join(s.judges) or 'no judges'}, {s.verdicts} verdicts)"
+    return "verdict sets: " + " · ".join(one(s) for s in sets)
+
+
+async def set_report(store: Store, sid: int, vset: str, against: str | None,
+                     names: dict[str, str]) -> tuple[list[str], TableData | None]:
+    """What `show` says of a session's verdict sets: the sets, the agreement of the chosen set with
+    `against` (default: the run's own; with the run's set chosen, with each other set), and with a named set
+    chosen the answers the two score differently. Nothing when the session has only the run's set."""
+    sets = await queries.verdict_sets(store, sid)
+    if len(sets) < 2:
+        return [], None
+    lines = [sets_line(sets)]
+    if vset == "" and against is None:
+        for s in sets[1:]:
+            lines.append((await session_sets(store, sid, s.name, "")).agreement.text())
+        return lines, None
+    other = "" if against is None else (await queries.require_set(store, sid, against)).name
+    c = await session_sets(store, sid, vset, other)
+    lines.append(c.agreement.text())
+    if not c.disagreements:
+        return [*lines, f"{sets_who(c.a, c.b)}: no answer scored differently"], None
+    return lines, set_disagreement_table(c, names, limit=40)

@@ -19,7 +19,13 @@ from typing import Any
 
 from scsafety_tui import report
 from scsafety_tui.atomic import write_atomic
-from scsafety_tui.compare import judge_human_agreement
+from scsafety_tui.compare import (
+    SetComparison,
+    compare_sets,
+    judge_human_agreement,
+    set_comparison_json,
+    sets_line,
+)
 from scsafety_tui.errors import InputError
 from scsafety_tui.judge import judges_disagree
 from scsafety_tui.scoring import (
@@ -53,26 +59,48 @@ class SessionData:
     agreement: Agreement = field(default_factory=lambda: Agreement(0))
     unscored: int = 0
     """Finished answers whose judges all failed (`scsafety-tui rejudge` scores them)."""
+    vset: str = ""
+    """The verdict set the scores are from ('' is the run's own; `--set NAME`)."""
+    sets: list[queries.VerdictSet] = field(default_factory=list)
+    set_scores: dict[str, dict[str, TargetScores]] = field(default_factory=dict)
+    """Every verdict set's judge scores, by set name (the chosen one included)."""
+    set_comparisons: list[SetComparison] = field(default_factory=list)
+    """The chosen set against each other set: κ and the answers they score differently."""
+
+    @property
+    def set_tag(self) -> str:
+        """`verdict set: NAME` in every header once the session has several sets ('' otherwise)."""
+        return f"verdict set: {queries.set_label(self.vset)}" if len(self.sets) > 1 else ""
 
 
-async def load_session(store: Store, sid: int) -> SessionData:
+async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
+    """The session with the scores of verdict set vset, and every other set's scores and agreement."""
     stored = await queries.stored_session(store, sid)
     session = await queries.session_record(store, sid)
-    transcripts = await queries.transcripts(store, sid)
-    answers = await queries.answer_rows(store, sid)
+    await queries.require_set(store, sid, vset)
+    transcripts = await queries.transcripts(store, sid, vset, others=True)
+    answers = await queries.answer_rows(store, sid, vset)
+    sets = await queries.verdict_sets(store, sid)
+    set_rows = {s.name: answers if s.name == vset else await queries.answer_rows(store, sid, s.name) for s in sets}
     return SessionData(session, stored.taxonomy, stored.keys, await queries.items(store, sid), transcripts,
                        await queries.session_scores(store, sid, rows=answers),
                        await queries.session_scores(store, sid, human=True, rows=answers),
-                       judge_human_agreement(answers), unscored_answers(answers))
+                       judge_human_agreement(answers), unscored_answers(answers), vset, sets,
+                       {n: await queries.session_scores(store, sid, rows=r) for n, r in set_rows.items()},
+                       [compare_sets(answers, r, vset, n) for n, r in set_rows.items() if n != vset])
 
 
 def _tables(data: SessionData, human: bool) -> list[report.TableData]:
-    return report.all_tables(data.human_scores if human else data.scores, data.taxonomy, data.targets)
+    return [report.tagged(t, data.set_tag)
+            for t in report.all_tables(data.human_scores if human else data.scores, data.taxonomy, data.targets)]
 
 
 def summary_lines(data: SessionData) -> list[str]:
     """Agreement and unscored answers, said under the tables of every export."""
     lines = [data.agreement.text()]
+    if len(data.sets) > 1:
+        lines += [sets_line(data.sets), *(c.agreement.text() + f" · {len(c.disagreements)} answer(s) scored"
+                                          " differently" for c in data.set_comparisons)]
     if data.unscored:
         lines.append(f"{data.unscored} answer(s) unscored: every judge failed on them (`scsafety-tui rejudge "
                      f"{data.session['id']}` judges them again without asking the models)")
@@ -89,6 +117,8 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
            f"targets: {md_text(', '.join(data.targets))} · {len(data.items)} items", ""]
     if human:
         out += ["Scores are human-adjusted: a human label replaces the judges' median.", ""]
+    if data.set_tag:
+        out += [f"Scores from {md_text(data.set_tag)}.", ""]
     out += [report.markdown_table(t) for t in _tables(data, human)]
     out += [md_text(line) + "  " for line in summary_lines(data)] + [""]
     out += ["## Conversations", ""]
@@ -109,13 +139,17 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
                 out += [f"- judge {md_text(v.judge)}{tag}: {label} — {md_text(v.reason)}"]
             if judges_disagree(v.score for v in turn.verdicts):
                 out += ["- judges disagree: the score is their median"]
+            for v in turn.other_verdicts:
+                label = f"score {v.score}" if v.score is not None else f"judge error: {md_text(v.error or '')}"
+                out += [f"- verdict set {md_text(queries.set_label(v.vset))}, judge {md_text(v.judge)}: {label} — "
+                        f"{md_text(v.reason)}"]
             for v in turn.reasoning_verdicts:
                 label = f"score {v.score}" if v.score is not None else f"judge error: {md_text(v.error or '')}"
                 out += [f"- judge {md_text(v.judge)} on the reasoning (not counted in the score): {label} — "
                         f"{md_text(v.reason)}"]
             if turn.label:
                 out += [f"- human: score {turn.label[0]}" + (f" — {md_text(turn.label[2])}" if turn.label[2] else "")]
-            if turn.verdicts or turn.label or turn.reasoning_verdicts:
+            if turn.verdicts or turn.label or turn.reasoning_verdicts or turn.other_verdicts:
                 out.append("")
     return "\n".join(out)
 
@@ -144,7 +178,7 @@ def _fence(text: str) -> str:
 CSV_FIELDS = ("session", "item_id", "category", "sub_dimension", "target", "round", "question", "answer",
               "status", "error", "score", "judge_scores", "judge_reasons", "human_score", "human_note",
               "tokens_in", "tokens_out", "latency_s", "judges_disagree", "pair_in_headline", "pair_out_reason",
-              "finish_reason", "truncated", "reasoning", "reasoning_scores")
+              "finish_reason", "truncated", "reasoning", "reasoning_scores", "verdict_set", "other_set_scores")
 
 
 def to_csv(data: SessionData) -> str:
@@ -172,8 +206,25 @@ def to_csv(data: SessionData) -> str:
                         "finish_reason": t.finish_reason or "", "truncated": "yes" if _truncated(t) else "",
                         "reasoning": t.reasoning,
                         "reasoning_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in t.reasoning_verdicts),
+                        "verdict_set": data.vset, "other_set_scores": _other_set_cell(t),
                         **_pair_fields(data, tr.target, tr.item_id, t.round)}.items()})
     return buf.getvalue()
+
+
+def _other_set_scores(t: queries.TurnRow) -> dict[str, dict[str, Any]]:
+    """The answer in the session's other verdict sets: set name → its score (median) and each judge's."""
+    out: dict[str, dict[str, Any]] = {}
+    for v in t.other_verdicts:
+        out.setdefault(v.vset, {"score": None, "judges": {}})["judges"][v.judge] = v.score
+    for entry in out.values():
+        entry["score"] = median_score(entry["judges"].values())
+    return out
+
+
+def _other_set_cell(t: queries.TurnRow) -> str:
+    """The CSV cell: set names are user text, so JSON keeps any name unambiguous."""
+    other = _other_set_scores(t)
+    return json.dumps(other, ensure_ascii=False) if other else ""
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -240,7 +291,12 @@ def to_json(data: SessionData) -> str:
                                       "human_adjusted": _comparisons_json(data.human_scores, data.targets)},
                       "agreement": asdict(data.agreement) | {"too_few_labels": not data.agreement.enough,
                                                              "weights": "quadratic"},
-                      "unscored_answers": data.unscored},
+                      "unscored_answers": data.unscored,
+                      "verdict_set": data.vset,
+                      "verdict_sets": [{"name": vs.name, "judges": list(vs.judges), "created_at": vs.created_at,
+                                        "note": vs.note, "verdicts": vs.verdicts,
+                                        "judge": _scores_json(data.set_scores.get(vs.name, {}))} for vs in data.sets],
+                      "set_agreement": [set_comparison_json(c) for c in data.set_comparisons]},
            "conversations": [{"item_id": tr.item_id, "target": tr.target, "status": tr.status,
                               "error": tr.error, "turns": [_turn_json(t) for t in tr.turns]}
                              for tr in data.transcripts]}
@@ -321,16 +377,19 @@ def render(data: SessionData, fmt: str, human: bool = False) -> str:
     raise InputError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
-async def export_to(store: Store, ref: str, fmt: str, output: str | None, *, human: bool = False) -> str:
-    """Render a session; write it to output (or return it for stdout). Returns the text."""
+async def export_to(store: Store, ref: str, fmt: str, output: str | None, *, human: bool = False,
+                    vset: str = "") -> str:
+    """Render a session (scores from verdict set vset); write it to output (or return it for stdout).
+    Returns the text."""
     sid = await queries.resolve_session(store, ref)
-    text = render(await load_session(store, sid), fmt, human)
+    text = render(await load_session(store, sid, vset), fmt, human)
     if output:
         write_atomic(Path(output), text)
     return text
 
 
-def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bool = False) -> int:
+def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bool = False,
+                   vset: str = "") -> int:
     """The CLI's export: open the database, render, write or print."""
 
     async def main() -> str:
@@ -339,7 +398,7 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
             sid = await queries.resolve_session(store, ref)
             if damaged := await queries.damaged_answers(store, sid):
                 print(f"scsafety-tui: warning: {queries.damaged_notice(sid, len(damaged))}", file=sys.stderr)
-            return await export_to(store, str(sid), fmt, output, human=human)
+            return await export_to(store, str(sid), fmt, output, human=human, vset=vset)
         finally:
             await store.close()
 

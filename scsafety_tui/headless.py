@@ -7,6 +7,7 @@ the session is marked interrupted so `scsafety-tui resume` can finish it.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -99,22 +100,36 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
         await store.close()
 
 
-async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False) -> int:
-    """Print the session's tables; returns errored conversations + unscored answers (exit 3 when any)."""
+async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False, vset: str = "",
+                       against: str | None = None) -> int:
+    """Print the session's tables (from verdict set vset; '' is the run's own) and, when it has other sets,
+    their agreement; returns errored conversations + unscored answers (exit 3 when any)."""
+    from scsafety_tui.compare import set_report
+
     session = await queries.stored_session(store, sid)
     taxonomy = session.taxonomy
-    rows = await queries.answer_rows(store, sid)
+    chosen = await queries.require_set(store, sid, vset)
+    rows = await queries.answer_rows(store, sid, vset)
     scores = await queries.session_scores(store, sid, human=human, rows=rows)
     judged_by = (", ".join(session.judge_keys) if session.judge_mode == "model"
-                 else "heuristic (offline lexicon judge, coarse)")
+                 else "heuristic (offline lexicon judge, coarse)") if not vset else ", ".join(chosen.judges)
+    set_lines, differ = await set_report(store, sid, vset, against,
+                                         {s.id: s.name_zh for s in taxonomy.sub_dimensions})
+    # the set's name is named in every header once a session has several (user text: shown literally)
+    tag = f"verdict set: {queries.set_label(vset)}" if set_lines else ""
     # the name and keys come from users and prompts: Text, never markup, with control characters visible
     console.print(Text.assemble("\n", (visible(session.name), "bold"),
-                                visible(f" (session {sid}, {session.status}; judge: {judged_by})"),
+                                visible(f" (session {sid}, {session.status}; judge: {judged_by}"
+                                        + (f"; {tag})" if tag else ")")),
                                 " — human-adjusted" if human else ""))
     for table in report.all_tables(scores, taxonomy, session.keys):
-        console.print(report.rich_table(table))
+        console.print(report.rich_table(report.tagged(table, tag)))
     if human:
         console.print(Text(agreement_of(rows).text()))
+    for line in set_lines:
+        console.print(Text(visible(line)))
+    if differ is not None:
+        console.print(report.rich_table(differ))
     if flags := queries.flags_line(*await queries.answer_flags(store, sid)):  # truncated / empty answers
         console.print(Text(flags))
     errored = (await queries.status_counts(store, sid)).get("error", 0)
@@ -123,8 +138,9 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
                       f"`scsafety-tui resume {sid} --retry-errors`")
     unscored = unscored_answers(rows)
     if unscored:
+        again = f"rejudge {sid}" + (f" --set {shlex.quote(vset)}" if vset else "")
         console.print(f"[red]{unscored} answer(s) unscored: every judge failed on them[/]; judge them again "
-                      f"(the models are not asked again) with `scsafety-tui rejudge {sid}`")
+                      f"(the models are not asked again) with `scsafety-tui {escape(visible(again))}`")
     return errored + unscored
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from scsafety_tui.scoring import (
@@ -138,6 +138,11 @@ TABLES = (overall_table, interval_table, coverage_table, paired_table, category_
 
 def all_tables(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: Sequence[str]) -> list[TableData]:
     return [table(scores, taxonomy, order) for table in TABLES]
+
+
+def tagged(table: TableData, tag: str) -> TableData:
+    """The table with `tag` (which verdict set its scores are from) added to its title; unchanged for ''."""
+    return replace(table, title=f"{table.title} · {tag}") if tag else table
 
 
 def rich_table(data: TableData) -> Table:

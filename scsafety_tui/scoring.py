@@ -495,12 +495,15 @@ def fmt_ci(ci: tuple[float, float] | None, signed: bool = False) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Agreement:
-    """Judge vs human on the 0/1/2 scale: quadratic-weighted κ with a 95% interval, over n labels."""
+    """Judge vs human (or two verdict sets) on the 0/1/2 scale: quadratic-weighted κ with a 95% interval,
+    over n labels (answers both sides scored)."""
 
     n: int
     pct: float | None = None
     kappa: float | None = None
     ci: tuple[float, float] | None = None
+    who: str = "judge vs human"
+    """What is compared, the start of text()."""
 
     @property
     def enough(self) -> bool:
@@ -508,13 +511,14 @@ class Agreement:
 
     def text(self) -> str:
         if not self.n:
-            return "judge vs human: no human labels yet"
+            return f"{self.who}: no human labels yet" if self.who == "judge vs human" else \
+                f"{self.who}: no answer scored by both"
         if not self.enough:
-            return f"judge vs human: too few labels (n={self.n}; κ needs {MIN_LABELS})"
+            return f"{self.who}: too few labels (n={self.n}; κ needs {MIN_LABELS})"
         if self.kappa is None:
-            return f"judge vs human: κ undefined (no spread in the scores) · {self.pct:.2f}% agree · n={self.n}"
+            return f"{self.who}: κ undefined (no spread in the scores) · {self.pct:.2f}% agree · n={self.n}"
         ci = "" if self.ci is None else f" (95% {self.ci[0]:.2f} to {self.ci[1]:.2f})"
-        return (f"judge vs human: weighted κ {self.kappa:.2f}{ci} · {self.pct:.2f}% exact agreement"
+        return (f"{self.who}: weighted κ {self.kappa:.2f}{ci} · {self.pct:.2f}% exact agreement"
                 f" · n={self.n}")
 
 
@@ -532,16 +536,18 @@ def _weighted_kappa(weights: Mapping[tuple[int, int], float]) -> float | None:
     return 1 - observed / expected
 
 
-def agreement(pairs: Iterable[tuple[int, int]], *, resamples: int = RESAMPLES, seed: int = SEED) -> Agreement:
-    """Quadratic-weighted κ of (judge, human) score pairs, with a Bayesian-bootstrap 95% interval."""
+def agreement(pairs: Iterable[tuple[int, int]], *, resamples: int = RESAMPLES, seed: int = SEED,
+              who: str = "judge vs human") -> Agreement:
+    """Quadratic-weighted κ of (judge, human) score pairs (or of two verdict sets' scores of the same
+    answers), with a Bayesian-bootstrap 95% interval."""
     table = Counter(pairs)
     n = sum(table.values())
     if not n:
-        return Agreement(0)
+        return Agreement(0, who=who)
     pct = 100 * sum(c for (a, b), c in table.items() if a == b) / n
     kappa = _weighted_kappa(table)
     if n < MIN_LABELS or kappa is None:
-        return Agreement(n, pct, kappa)
+        return Agreement(n, pct, kappa, who=who)
     cells = [(i, j) for i in range(3) for j in range(3)]
     alphas = [table.get(c, 0) + PSEUDO / len(cells) for c in cells]
     rng = random.Random(f"{seed}:kappa:{sorted(table.items())}")
@@ -553,7 +559,7 @@ def agreement(pairs: Iterable[tuple[int, int]], *, resamples: int = RESAMPLES, s
     stats.sort()
     ci = (min(stats[int(0.025 * len(stats))], kappa), max(stats[int(0.975 * len(stats)) - 1], kappa)) \
         if stats else None
-    return Agreement(n, pct, kappa, ci)
+    return Agreement(n, pct, kappa, ci, who)
 
 
 def scope_note(scores: Mapping[str, TargetScores]) -> str:

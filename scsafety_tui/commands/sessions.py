@@ -7,6 +7,7 @@ import asyncio
 import time
 
 from scsafety_tui.commands.common import db_path, load_user_config
+from scsafety_tui.errors import InputError
 
 
 def _db(args: argparse.Namespace) -> str:
@@ -73,7 +74,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         try:
             sid = await queries.resolve_session(store, args.session)
             warn_damaged(sid, await queries.damaged_answers(store, sid))
-            await print_tables(store, sid, stdout_console(), human=args.human)
+            if args.against is not None and not args.vset:
+                raise InputError("--against: give --set NAME too (the set measured against it)")
+            await print_tables(store, sid, stdout_console(), human=args.human, vset=args.vset,
+                               against=args.against)
         finally:
             await store.close()
         return 0
@@ -84,4 +88,5 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from scsafety_tui.exports import export_session
 
-    return export_session(_db(args), args.session, args.format, args.output, human=args.human)
+    return export_session(_db(args), args.session, args.format, args.output, human=args.human,
+                          vset=args.vset)

@@ -45,6 +45,8 @@ class VerdictRow:
     heuristic: bool
     raw: str = ""
     part: str = "answer"
+    vset: str = ""
+    """The verdict set it belongs to ('' is the run's own)."""
 
 
 @dataclass(slots=True)
@@ -72,6 +74,10 @@ class TurnRow:
     """The model's reasoning text, kept apart from its answer (never judged as the answer)."""
     reasoning_verdicts: list[VerdictRow] = field(default_factory=list)
     """Verdicts on the reasoning text ([judge] score_reasoning), never mixed into the answer's score."""
+    other_verdicts: list[VerdictRow] = field(default_factory=list)
+    """Answer verdicts of the session's other verdict sets (each names its set), when asked for."""
+    tokens_estimated: bool = False
+    """The server sent no usage: tokens_in/out were estimated from characters."""
 
     def chunks(self) -> list[tuple[float, str]]:
         return decode_timeline(self.timeline, self.content)
@@ -249,8 +255,9 @@ async def items(store: Store, sid: int) -> list[Item]:
     return [Item.from_dict(json.loads(r[0])) for r in rows]
 
 
-async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
-    """Every assistant answer of the session with its judges' scores, human label and the item's rounds."""
+async def answer_rows(store: Store, sid: int, vset: str = "") -> list[AnswerRow]:
+    """Every assistant answer of the session with its judges' scores (of verdict set vset; '' is the run's
+    own), human label and the item's rounds."""
     # Two flat queries joined in Python: a correlated verdict subquery per answer made a full-scale
     # session (64k answers) take most of the one-second leaderboard budget.
     run_rounds, attacker = await _rounds_rule(store, sid)
@@ -264,8 +271,8 @@ async def answer_rows(store: Store, sid: int) -> list[AnswerRow]:
     scores: dict[int, list[int | None]] = {}
     for turn_id, score in await _all(store, """
             SELECT v.turn_id, v.score FROM verdict v JOIN turn t ON t.id = v.turn_id
-            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer' AND v.vset = ''
-            ORDER BY v.id""", (sid,)):
+            JOIN conversation c ON c.id = t.conversation_id WHERE c.session_id = ? AND v.part = 'answer' AND v.vset = ?
+            ORDER BY v.id""", (sid, vset)):
         scores.setdefault(turn_id, []).append(score)
     return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7],
                       asked_rounds(r[8] or 0, run_rounds, attacker)) for r in rows]
@@ -293,10 +300,11 @@ async def block_as_refusal(store: Store, sid: int) -> bool:
 
 
 async def session_scores(store: Store, sid: int, *, human: bool = False,
-                         rows: list[AnswerRow] | None = None) -> dict[str, TargetScores]:
-    """A session's SC-Safety scores over its whole scope (pending pairs counted), by its own rules."""
+                         rows: list[AnswerRow] | None = None, vset: str = "") -> dict[str, TargetScores]:
+    """A session's SC-Safety scores over its whole scope (pending pairs counted), by its own rules; from the
+    verdicts of set vset when rows are not given."""
     if rows is None:
-        rows = await answer_rows(store, sid)
+        rows = await answer_rows(store, sid, vset)
     return score_answers(rows, human=human, scope=await scope(store, sid),
                          block_as_refusal=await block_as_refusal(store, sid))
 
@@ -330,7 +338,7 @@ def flags_line(truncated: int, empty: int) -> str | None:
     return "answers flagged: " + "; ".join(parts) if parts else None
 
 
-async def transcript(store: Store, sid: int, item_id: str, target: str) -> Transcript | None:
+async def transcript(store: Store, sid: int, item_id: str, target: str, vset: str = "") -> Transcript | None:
     rows = await _all(store, """
         SELECT c.id, c.status, c.error, c.started_at, c.finished_at FROM conversation c
         JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
@@ -338,19 +346,21 @@ async def transcript(store: Store, sid: int, item_id: str, target: str) -> Trans
     if not rows:
         return None
     cid, status, error, started, finished = rows[0]
-    turns = await turns_of(store, [cid])
+    turns = await turns_of(store, [cid], vset)
     return Transcript(cid, item_id, target, status, error, started, finished, turns.get(cid, []))
 
 
-async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]]:
-    """Visible turns (with verdicts and labels) of many conversations, in round order."""
+async def turns_of(store: Store, conv_ids: list[int], vset: str = "", *,
+                   others: bool = False) -> dict[int, list[TurnRow]]:
+    """Visible turns (with the verdicts of set vset, '' the run's own, and labels) of many conversations, in
+    round order; with others, each turn's answer verdicts of the other sets too (other_verdicts)."""
     if not conv_ids:
         return {}
     marks = ",".join("?" * len(conv_ids))
     rows = await _all(store, f"""
         SELECT t.conversation_id, t.id, t.round, t.role, t.content, t.status, t.origin, t.error_kind,
                t.error, t.finish_reason, t.started_at, t.first_token_at, t.finished_at, t.tokens_in,
-               t.tokens_out, t.timeline, l.score, l.author, l.note, t.reasoning
+               t.tokens_out, t.timeline, l.score, l.author, l.note, t.reasoning, t.tokens_estimated
         FROM conversation c JOIN turn t ON {VISIBLE} LEFT JOIN label l ON l.turn_id = t.id
         WHERE c.id IN ({marks})
         ORDER BY t.conversation_id, t.round, t.role = 'assistant'""", tuple(conv_ids))
@@ -360,23 +370,31 @@ async def turns_of(store: Store, conv_ids: list[int]) -> dict[int, list[TurnRow]
         turn = TurnRow(*r[1:16])
         turn.label = (r[16], r[17], r[18]) if r[16] is not None else None
         turn.reasoning = r[19]
+        turn.tokens_estimated = bool(r[20])
         out.setdefault(r[0], []).append(turn)
         by_id[turn.id] = turn
     if by_id:
         vmarks = ",".join("?" * len(by_id))
         for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at,"
-                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) AND vset = '' ORDER BY id", tuple(by_id)):
+                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) AND vset = ? ORDER BY id", (*by_id, vset)):
             turn = by_id[v[0]]
-            row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8])
+            row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8], vset)
             (turn.verdicts if row.part == "answer" else turn.reasoning_verdicts).append(row)
             turn.verdict_at = max(turn.verdict_at or 0.0, v[7])
+        if others:
+            for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, vset FROM"
+                                       f" verdict WHERE turn_id IN ({vmarks}) AND vset != ? AND part = 'answer'"
+                                       f" ORDER BY vset, id", (*by_id, vset)):
+                by_id[v[0]].other_verdicts.append(VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], "answer",
+                                                             v[7]))
     return out
 
 
-async def transcripts(store: Store, sid: int) -> list[Transcript]:
-    """Every conversation of the session with its visible turns, in item then target order."""
+async def transcripts(store: Store, sid: int, vset: str = "", *, others: bool = False) -> list[Transcript]:
+    """Every conversation of the session with its visible turns (verdicts of set vset; with others, those of
+    the other sets too), in item then target order."""
     convs = await conversation_ids(store, sid)
-    turns = await turns_of(store, [c for c, _, _ in convs])
+    turns = await turns_of(store, [c for c, _, _ in convs], vset, others=others)
     meta = {r[0]: r for r in await _all(store, "SELECT id, status, error, started_at, finished_at"
                                               " FROM conversation WHERE session_id = ?", (sid,))}
     return [Transcript(cid, item, target, meta[cid][1], meta[cid][2], meta[cid][3], meta[cid][4],
@@ -464,3 +482,105 @@ async def damaged_answers(store: Store, sid: int) -> list[int]:
 def damaged_notice(sid: int, conversations: int) -> str:
     return (f"session {sid}: {conversations} conversation(s) have an answer stored shorter than it streamed"
             f" (a bug of earlier builds); redo them with `scsafety-tui resume {sid} --retry-errors`")
+
+
+# ---------------------------------------------------------------- verdict sets
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictSet:
+    """A named set of verdicts on a session's answers ('' is the run's own; the others come from rejudge)."""
+
+    name: str
+    judges: tuple[str, ...]
+    created_at: float | None
+    note: str = ""
+    verdicts: int = 0
+    """Answer verdicts stored in the set."""
+
+    @property
+    def is_run(self) -> bool:
+        return self.name == ""
+
+
+def set_label(name: str) -> str:
+    """How a set is named on screen: the run's own set has no name of its own. A rejudge set's name is user
+    text, returned as given (callers show it literally)."""
+    return "the run's own" if name == "" else name
+
+
+async def verdict_sets(store: Store, sid: int) -> list[VerdictSet]:
+    """The session's verdict sets: the run's own first, then the named ones in the order they were made."""
+    counts = {r[0]: r[1] for r in await _all(store, """
+        SELECT v.vset, count(*) FROM verdict v JOIN turn t ON t.id = v.turn_id
+        JOIN conversation c ON c.id = t.conversation_id
+        WHERE c.session_id = ? AND v.part = 'answer' GROUP BY v.vset""", (sid,))}
+    stored = await stored_session(store, sid)
+    run_judges = tuple(stored.judge_keys) if stored.judge_mode == "model" else ("heuristic",)
+    out = [VerdictSet("", run_judges, stored.created_at, "", counts.get("", 0))]
+    for name, judges, created, note in await _all(store, "SELECT name, judges, created_at, note FROM verdict_set"
+                                                        " WHERE session_id = ? ORDER BY created_at, name", (sid,)):
+        out.append(VerdictSet(name, tuple(json.loads(judges or "[]")), created, note, counts.get(name, 0)))
+    return out
+
+
+async def verdict_set(store: Store, sid: int, name: str) -> VerdictSet | None:
+    """One of the session's verdict sets by its exact name, or None."""
+    return next((s for s in await verdict_sets(store, sid) if s.name == name), None)
+
+
+async def set_judge_scores(store: Store, sid: int, vset: str) -> dict[int, dict[str, int | None]]:
+    """turn id → judge key → score (None: that judge failed) of the answer verdicts in set vset."""
+    out: dict[int, dict[str, int | None]] = {}
+    for turn_id, judge, score in await _all(store, """
+            SELECT v.turn_id, v.judge, v.score FROM verdict v JOIN turn t ON t.id = v.turn_id
+            JOIN conversation c ON c.id = t.conversation_id
+            WHERE c.session_id = ? AND v.part = 'answer' AND v.vset = ? ORDER BY v.id""", (sid, vset)):
+        out.setdefault(turn_id, {})[judge] = score
+    return out
+
+
+async def require_set(store: Store, sid: int, name: str) -> VerdictSet:
+    """The set, or one line naming the session, the set and the sets it has."""
+    sets = await verdict_sets(store, sid)
+    found = next((s for s in sets if s.name == name), None)
+    if found is None:
+        names = ", ".join(repr(s.name) for s in sets[1:]) or "none but the run's own"
+        raise StoreError(f"--set: session {sid} has no verdict set named {name!r} (its sets: {names})")
+    return found
+
+
+# ---------------------------------------------------------------- run figures (the run screen's meters)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerTiming:
+    """One finished answer's figures: tokens, time to first token and latency (seconds; None unknown)."""
+
+    target: str
+    tokens_in: int | None
+    tokens_out: int | None
+    ttft: float | None
+    latency: float | None
+
+
+async def answer_timings(store: Store, sid: int) -> list[AnswerTiming]:
+    """Every finished answer's tokens and timings, in session order (the visible attempt only)."""
+    rows = await _all(store, f"""
+        SELECT tg.key, t.tokens_in, t.tokens_out, t.first_token_at - t.started_at, t.finished_at - t.started_at
+        FROM conversation c JOIN target tg ON tg.id = c.target_id
+        JOIN turn t ON {VISIBLE} AND t.role = 'assistant' AND t.status = 'done'
+        WHERE c.session_id = ? ORDER BY t.id""", (sid,))
+    return [AnswerTiming(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+async def active_seconds(store: Store, sid: int) -> float:
+    """How long the session's runs were active, pauses left out (session.active_s, written as each run
+    ends). A session run before it was recorded: the span of its answers, from first start to last end."""
+    rows = await _all(store, "SELECT active_s FROM session WHERE id = ?", (sid,))
+    if rows and rows[0][0] is not None:
+        return float(rows[0][0])
+    span = await _all(store, f"""
+        SELECT max(t.finished_at) - min(t.started_at) FROM conversation c JOIN turn t ON {VISIBLE}
+        WHERE c.session_id = ? AND t.role = 'assistant'""", (sid,))
+    return float(span[0][0] or 0.0) if span else 0.0
