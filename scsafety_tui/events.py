@@ -15,6 +15,10 @@ class TargetInfo:
     provider: str
     model: str
     base_url: str
+    price_in: float | None = None
+    """Price per million input tokens ([[targets]] price_in), for the live cost; None: unknown."""
+    price_out: float | None = None
+    currency: str = "USD"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +70,10 @@ class TurnStarted:
     target: str
     round: int
     prompt: str
+    origin: str = "bank"
+    """Who wrote the prompt: 'bank', 'template' (the follow-up library) or 'attacker'."""
+    via: str = ""
+    """The template id or the attacker's strategy ('' for the bank's own turns)."""
     t: float = field(default=0.0, compare=False)
 
 
@@ -116,6 +124,8 @@ class TurnCompleted:
     tokens_in: int | None
     tokens_out: int | None
     reasoning: str = ""
+    tokens_estimated: bool = False
+    """The server sent no usage: tokens_in/out were estimated from characters (cost.estimate_tokens)."""
     t: float = field(default=0.0, compare=False)
 
 
@@ -166,6 +176,8 @@ class ConversationFinished:
     item_id: str
     target: str
     status: str
+    stop: str = ""
+    """Why an attacker's follow-ups stopped (rounds.STOP_REASONS), with detail: '' when none were asked."""
     t: float = field(default=0.0, compare=False)
 
 
@@ -180,8 +192,19 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
+class CostLimitReached:
+    """[run] max_cost reached: no new conversation starts (those under way finish) until the run is
+    resumed, which allows max_cost more. spent: what this run's answers cost so far."""
+
+    spent: float
+    limit: float
+    currency: str
+    t: float = field(default=0.0, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFinished:
-    """status: done | interrupted | cancelled."""
+    """status: done | interrupted | cancelled | paused ([run] max_cost reached in a headless run)."""
 
     session_id: int
     status: str
@@ -190,4 +213,4 @@ class SessionFinished:
 
 Event = (SessionStarted | ConversationStarted | TurnStarted | TokenDelta | ReasoningDelta | TurnRetrying
          | TurnCompleted | TurnFailed | VerdictReady | ReasoningVerdictReady | ConversationFinished | Progress
-         | SessionFinished)
+         | CostLimitReached | SessionFinished)

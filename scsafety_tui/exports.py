@@ -26,6 +26,8 @@ from scsafety_tui.compare import (
     set_comparison_json,
     sets_line,
 )
+from scsafety_tui.config import TargetConfig
+from scsafety_tui.cost import TargetCost, cost_lines, cost_of, session_costs
 from scsafety_tui.errors import InputError
 from scsafety_tui.judge import judges_disagree
 from scsafety_tui.scoring import (
@@ -41,10 +43,11 @@ from scsafety_tui.scoring import (
 )
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
+from scsafety_tui.store.usage import target_usage
 from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.textsafe import visible
 
-FORMATS = ("md", "csv", "json", "html")
+FORMATS = ("md", "csv", "json", "jsonl", "html")
 
 
 @dataclass
@@ -66,6 +69,10 @@ class SessionData:
     """Every verdict set's judge scores, by set name (the chosen one included)."""
     set_comparisons: list[SetComparison] = field(default_factory=list)
     """The chosen set against each other set: κ and the answers they score differently."""
+    costs: list[TargetCost] = field(default_factory=list)
+    """Tokens and cost per target (every attempt; prices from the session's config snapshot)."""
+    prices: dict[str, TargetConfig] = field(default_factory=dict)
+    """The session's targets as its snapshot holds them, by key: each answer's cost is priced by these."""
 
     @property
     def set_tag(self) -> str:
@@ -82,12 +89,15 @@ async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
     answers = await queries.answer_rows(store, sid, vset)
     sets = await queries.verdict_sets(store, sid)
     set_rows = {s.name: answers if s.name == vset else await queries.answer_rows(store, sid, s.name) for s in sets}
-    return SessionData(session, stored.taxonomy, stored.keys, await queries.items(store, sid), transcripts,
+    data = SessionData(session, stored.taxonomy, stored.keys, await queries.items(store, sid), transcripts,
                        await queries.session_scores(store, sid, rows=answers),
                        await queries.session_scores(store, sid, human=True, rows=answers),
                        judge_human_agreement(answers), unscored_answers(answers), vset, sets,
                        {n: await queries.session_scores(store, sid, rows=r) for n, r in set_rows.items()},
                        [compare_sets(answers, r, vset, n) for n, r in set_rows.items() if n != vset])
+    data.prices = {t.key: t for t in stored.config.targets}
+    data.costs = session_costs(await target_usage(store, sid), stored.config.targets)
+    return data
 
 
 def _tables(data: SessionData, human: bool) -> list[report.TableData]:
@@ -97,7 +107,7 @@ def _tables(data: SessionData, human: bool) -> list[report.TableData]:
 
 def summary_lines(data: SessionData) -> list[str]:
     """Agreement and unscored answers, said under the tables of every export."""
-    lines = [data.agreement.text()]
+    lines = [data.agreement.text(), *cost_lines(data.costs)]
     if len(data.sets) > 1:
         lines += [sets_line(data.sets), *(c.agreement.text() + f" · {len(c.disagreements)} answer(s) scored"
                                           " differently" for c in data.set_comparisons)]
@@ -120,6 +130,7 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
     if data.set_tag:
         out += [f"Scores from {md_text(data.set_tag)}.", ""]
     out += [report.markdown_table(t) for t in _tables(data, human)]
+    out += [report.markdown_table(report.cost_table(data.costs))]
     out += [md_text(line) + "  " for line in summary_lines(data)] + [""]
     out += ["## Conversations", ""]
     for tr in data.transcripts:
@@ -177,38 +188,43 @@ def _fence(text: str) -> str:
 
 CSV_FIELDS = ("session", "item_id", "category", "sub_dimension", "target", "round", "question", "answer",
               "status", "error", "score", "judge_scores", "judge_reasons", "human_score", "human_note",
-              "tokens_in", "tokens_out", "latency_s", "judges_disagree", "pair_in_headline", "pair_out_reason",
+              "tokens_in", "tokens_out", "tokens_estimated", "cost", "latency_s", "judges_disagree", "pair_in_headline", "pair_out_reason",
               "finish_reason", "truncated", "reasoning", "reasoning_scores", "verdict_set", "other_set_scores")
 
 
-def to_csv(data: SessionData) -> str:
+def answer_records(data: SessionData) -> list[dict[str, Any]]:
+    """One record per stored answer, the CSV's and the JSONL's rows: what the store holds, nothing derived
+    but the pair's place in the headline."""
     items = {it.id: it for it in data.items}
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\n")
-    w.writeheader()
+    out = []
     for tr in data.transcripts:
         questions = {t.round: t.content for t in tr.turns if t.role == "user"}
         for t in (t for t in tr.turns if t.role == "assistant"):
             it = items[tr.item_id]
             latency = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
-            w.writerow({k: _cell(v) for k, v in {"session": data.session["id"], "item_id": tr.item_id,
-                        "category": it.category,
+            out.append({"session": data.session["id"], "session_name": data.session["name"],
+                        "item_id": tr.item_id, "category": it.category,
                         "sub_dimension": it.sub_dimension, "target": tr.target, "round": t.round,
                         "question": questions.get(t.round, ""), "answer": t.content, "status": t.status,
-                        "error": t.error or "", "score": _opt(_turn_score(t)),
-                        "judge_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in t.verdicts),
-                        "judge_reasons": " | ".join(v.reason or (v.error or "") for v in t.verdicts),
-                        "human_score": _opt(t.label[0] if t.label else None),
-                        "human_note": t.label[2] if t.label else "", "tokens_in": _opt(t.tokens_in),
-                        "tokens_out": _opt(t.tokens_out),
-                        "latency_s": "" if latency is None else f"{latency:.3f}",
-                        "judges_disagree": "yes" if judges_disagree(v.score for v in t.verdicts) else "",
-                        "finish_reason": t.finish_reason or "", "truncated": "yes" if _truncated(t) else "",
-                        "reasoning": t.reasoning,
-                        "reasoning_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in t.reasoning_verdicts),
-                        "verdict_set": data.vset, "other_set_scores": _other_set_cell(t),
-                        **_pair_fields(data, tr.target, tr.item_id, t.round)}.items()})
-    return buf.getvalue()
+                        "error": t.error, "score": _turn_score(t), "verdicts": t.verdicts,
+                        "human_score": t.label[0] if t.label else None,
+                        "human_note": t.label[2] if t.label else "", "tokens_in": t.tokens_in,
+                        "tokens_out": t.tokens_out, "tokens_estimated": t.tokens_estimated,
+                        "cost": _answer_cost(data, tr.target, t), "latency_s": latency,
+                        "judges_disagree": judges_disagree(v.score for v in t.verdicts),
+                        "finish_reason": t.finish_reason, "truncated": _truncated(t), "reasoning": t.reasoning,
+                        "reasoning_verdicts": t.reasoning_verdicts, "verdict_set": data.vset,
+                        "other_set_scores": _other_set_scores(t),
+                        **_pair_fields(data, tr.target, tr.item_id, t.round)})
+    return out
+
+
+def _answer_cost(data: SessionData, target: str, t: queries.TurnRow) -> float | None:
+    """What one answer cost at its target's prices; None without prices or counts."""
+    priced = data.prices.get(target)
+    if priced is None or (t.tokens_in is None and t.tokens_out is None):
+        return None
+    return cost_of(priced, t.tokens_in or 0, t.tokens_out or 0)
 
 
 def _other_set_scores(t: queries.TurnRow) -> dict[str, dict[str, Any]]:
@@ -221,10 +237,46 @@ def _other_set_scores(t: queries.TurnRow) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _other_set_cell(t: queries.TurnRow) -> str:
-    """The CSV cell: set names are user text, so JSON keeps any name unambiguous."""
-    other = _other_set_scores(t)
-    return json.dumps(other, ensure_ascii=False) if other else ""
+EXCEL_BOM = "\ufeff"
+"""Excel reads a CSV as the system's ANSI code page unless it starts with a UTF-8 byte-order mark, which
+turns Chinese text into mojibake; pandas, duckdb and csv readers would keep the mark in the first header,
+so it is only added on request (--excel)."""
+
+
+def to_csv(data: SessionData, *, excel: bool = False) -> str:
+    buf = io.StringIO()
+    if excel:
+        buf.write(EXCEL_BOM)
+    w = csv.DictWriter(buf, CSV_FIELDS, lineterminator="\r\n" if excel else "\n")
+    w.writeheader()
+    for r in answer_records(data):
+        verdicts, reasoning_verdicts = r["verdicts"], r["reasoning_verdicts"]
+        w.writerow({k: _cell(v) for k, v in {
+            **r, "error": r["error"] or "", "score": _opt(r["score"]),
+            "judge_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in verdicts),
+            "judge_reasons": " | ".join(v.reason or (v.error or "") for v in verdicts),
+            "human_score": _opt(r["human_score"]), "tokens_in": _opt(r["tokens_in"]),
+            "tokens_out": _opt(r["tokens_out"]), "tokens_estimated": "yes" if r["tokens_estimated"] else "",
+            "cost": "" if r["cost"] is None else f"{r['cost']:.8f}",
+            "latency_s": "" if r["latency_s"] is None else f"{r['latency_s']:.3f}",
+            "judges_disagree": "yes" if r["judges_disagree"] else "",
+            "finish_reason": r["finish_reason"] or "", "truncated": "yes" if r["truncated"] else "",
+            "reasoning_scores": ";".join(f"{v.judge}={_opt(v.score)}" for v in reasoning_verdicts),
+            # set names are user text: JSON in the cell keeps any name unambiguous
+            "other_set_scores": json.dumps(r["other_set_scores"], ensure_ascii=False) if r["other_set_scores"] else "",
+        }.items() if k in CSV_FIELDS})
+    return buf.getvalue()
+
+
+def to_jsonl(data: SessionData) -> str:
+    """One JSON object per answer, per line (pandas.read_json(lines=True), duckdb read_json_auto)."""
+    lines = []
+    for r in answer_records(data):
+        r = r | {"verdicts": [asdict(v) for v in r["verdicts"]],
+                 "reasoning_verdicts": [asdict(v) for v in r["reasoning_verdicts"]],
+                 "pair_in_headline": {"yes": True, "no": False}.get(r["pair_in_headline"])}
+        lines.append(json_inert(json.dumps(r, ensure_ascii=False)))
+    return "".join(line + "\n" for line in lines)
 
 
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
@@ -283,20 +335,32 @@ def _comparisons_json(scores: dict[str, TargetScores], order: list[str]) -> list
             for a, b, stats in compare_targets(scores, order, every=True)]
 
 
+def scores_doc(data: SessionData) -> dict[str, Any]:
+    """The session's figures as JSON: the export's "scores", and all of `show --json`."""
+    return {"judge": _scores_json(data.scores), "human_adjusted": _scores_json(data.human_scores),
+            "comparisons": {"judge": _comparisons_json(data.scores, data.targets),
+                            "human_adjusted": _comparisons_json(data.human_scores, data.targets)},
+            "agreement": asdict(data.agreement) | {"too_few_labels": not data.agreement.enough,
+                                                   "weights": "quadratic"},
+            "unscored_answers": data.unscored,
+            "verdict_set": data.vset,
+            "verdict_sets": [{"name": vs.name, "judges": list(vs.judges), "created_at": vs.created_at,
+                              "note": vs.note, "verdicts": vs.verdicts,
+                              "judge": _scores_json(data.set_scores.get(vs.name, {}))} for vs in data.sets],
+            "set_agreement": [set_comparison_json(c) for c in data.set_comparisons]}
+
+
+def summary_json(data: SessionData, flags: dict[str, int]) -> str:
+    """`show --json`: the session, its targets and figures, and the counts the tables' footnotes give."""
+    doc = {"session": data.session, "targets": data.targets, "scores": scores_doc(data), "counts": flags,
+           "cost": [asdict(c) for c in data.costs]}
+    return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
+
+
 def to_json(data: SessionData) -> str:
     doc = {"session": data.session, "targets": data.targets,
            "taxonomy": data.taxonomy.to_dict(), "items": [it.to_dict() for it in data.items],
-           "scores": {"judge": _scores_json(data.scores), "human_adjusted": _scores_json(data.human_scores),
-                      "comparisons": {"judge": _comparisons_json(data.scores, data.targets),
-                                      "human_adjusted": _comparisons_json(data.human_scores, data.targets)},
-                      "agreement": asdict(data.agreement) | {"too_few_labels": not data.agreement.enough,
-                                                             "weights": "quadratic"},
-                      "unscored_answers": data.unscored,
-                      "verdict_set": data.vset,
-                      "verdict_sets": [{"name": vs.name, "judges": list(vs.judges), "created_at": vs.created_at,
-                                        "note": vs.note, "verdicts": vs.verdicts,
-                                        "judge": _scores_json(data.set_scores.get(vs.name, {}))} for vs in data.sets],
-                      "set_agreement": [set_comparison_json(c) for c in data.set_comparisons]},
+           "scores": scores_doc(data), "cost": [asdict(c) for c in data.costs],
            "conversations": [{"item_id": tr.item_id, "target": tr.target, "status": tr.status,
                               "error": tr.error, "turns": [_turn_json(t) for t in tr.turns]}
                              for tr in data.transcripts]}
@@ -323,73 +387,38 @@ def _turn_json(t: queries.TurnRow) -> dict[str, Any]:
 
 
 def to_html(data: SessionData, human: bool = False) -> str:
-    e = html.escape
-    parts = [f"<!doctype html><meta charset='utf-8'><title>{e(data.session['name'])}</title>",
-             "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}td:first-child{text-align:left}"
-             "pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em}</style>",
-             f"<h1>{e(data.session['name'])}</h1>",
-             f"<p>Session {data.session['id']} · {e(data.session['status'])} · targets: "
-             f"{e(', '.join(data.targets))}</p>"]
-    for t in _tables(data, human):
-        parts.append(f"<h3>{e(t.title)}</h3><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in t.header)
-                     + "</tr>" + "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                                         for row in t.rows) + "</table>"
-                     + "".join(f"<p>{e(n)}</p>" for n in t.notes))
-    parts += [f"<p>{e(line)}</p>" for line in summary_lines(data)]
-    parts.append("<h2>Conversations</h2>")
-    for tr in data.transcripts:
-        parts.append(f"<h3>{e(tr.item_id)} · {e(tr.target)} ({e(tr.status)})</h3>")
-        for turn in tr.turns:
-            who = "User" if turn.role == "user" else "Model"
-            parts.append(f"<p><b>{who}, round {turn.round}</b> {e(turn.status)}"
-                         + (f" <b>[{TRUNCATED_NOTE}]</b>" if _truncated(turn) else "") + "</p>")
-            if turn.reasoning:
-                parts.append(f"<details><summary>{e(REASONING_NOTE)}</summary><pre>{e(turn.reasoning)}</pre>"
-                             "</details>")
-            parts.append(f"<pre>{e(turn.content or turn.error or '')}</pre>")
-            if turn.status == "empty":
-                parts.append(f"<p>{e(turn.error or 'empty answer')}: not scored</p>")
-            for v in turn.verdicts:
-                parts.append(f"<p>judge {e(v.judge)}{' (heuristic)' if v.heuristic else ''}: "
-                             f"{e(str(v.score) if v.score is not None else 'error: ' + str(v.error))} — "
-                             f"{e(v.reason)}</p>")
-            if judges_disagree(v.score for v in turn.verdicts):
-                parts.append("<p>judges disagree: the score is their median</p>")
-            for v in turn.reasoning_verdicts:
-                parts.append(f"<p>judge {e(v.judge)} on the reasoning (not counted in the score): "
-                             f"{e(str(v.score) if v.score is not None else 'error: ' + str(v.error))} — "
-                             f"{e(v.reason)}</p>")
-            if turn.label:
-                parts.append(f"<p>human: {turn.label[0]} — {e(turn.label[2])}</p>")
-    return "\n".join(parts)
+    """The self-contained HTML report (html_report/): summary, heat table, charts, answer matrix."""
+    from scsafety_tui.html_report import render_report  # it builds on this module's SessionData
 
+    return render_report(data, human)
 
-def render(data: SessionData, fmt: str, human: bool = False) -> str:
+def render(data: SessionData, fmt: str, human: bool = False, *, excel: bool = False) -> str:
     if fmt == "md":
         return to_markdown(data, human)
     if fmt == "csv":
-        return to_csv(data)
+        return to_csv(data, excel=excel)
     if fmt == "json":
         return to_json(data)
+    if fmt == "jsonl":
+        return to_jsonl(data)
     if fmt == "html":
         return to_html(data, human)
     raise InputError(f"--format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
 async def export_to(store: Store, ref: str, fmt: str, output: str | None, *, human: bool = False,
-                    vset: str = "") -> str:
+                    excel: bool = False, vset: str = "") -> str:
     """Render a session (scores from verdict set vset); write it to output (or return it for stdout).
     Returns the text."""
     sid = await queries.resolve_session(store, ref)
-    text = render(await load_session(store, sid, vset), fmt, human)
+    text = render(await load_session(store, sid, vset), fmt, human, excel=excel)
     if output:
         write_atomic(Path(output), text)
     return text
 
 
 def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bool = False,
-                   vset: str = "") -> int:
+                   excel: bool = False, vset: str = "") -> int:
     """The CLI's export: open the database, render, write or print."""
 
     async def main() -> str:
@@ -398,7 +427,7 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
             sid = await queries.resolve_session(store, ref)
             if damaged := await queries.damaged_answers(store, sid):
                 print(f"scsafety-tui: warning: {queries.damaged_notice(sid, len(damaged))}", file=sys.stderr)
-            return await export_to(store, str(sid), fmt, output, human=human, vset=vset)
+            return await export_to(store, str(sid), fmt, output, human=human, excel=excel, vset=vset)
         finally:
             await store.close()
 
@@ -408,6 +437,7 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
     else:
         # A terminal never receives a session's escape sequences: on stdout they are shown (ESC → ␛), in
         # every format (JSON escapes them itself). A file written with -o keeps the exact text.
-        text = text if fmt == "json" else visible(text)
+        bom = EXCEL_BOM if excel and text.startswith(EXCEL_BOM) else ""  # asked for: written as it is
+        text = text if fmt in ("json", "jsonl") else bom + visible(text[len(bom):])
         print(text, end="" if text.endswith("\n") else "\n")
     return 0

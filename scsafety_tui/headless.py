@@ -7,6 +7,7 @@ the session is marked interrupted so `scsafety-tui resume` can finish it.
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import signal
 import sys
@@ -27,15 +28,18 @@ from rich.text import Text
 from scsafety_tui import report
 from scsafety_tui.compare import judge_human_agreement as agreement_of
 from scsafety_tui.config import Config
+from scsafety_tui.cost import LiveCost, RunEstimate, fmt_money, session_costs
 from scsafety_tui.engine.session import prepare
-from scsafety_tui.events import Event, SessionStarted
+from scsafety_tui.events import CostLimitReached, Event, SessionStarted, TurnCompleted
 from scsafety_tui.events import Progress as ProgressEvent
-from scsafety_tui.scoring import unscored_answers
+from scsafety_tui.paths import resume_command
+from scsafety_tui.scoring import AnswerRow, unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store, StoreWriteError
+from scsafety_tui.store.usage import target_usage
 from scsafety_tui.textsafe import visible
 
-EXIT_OK, EXIT_ERRORS, EXIT_INTERRUPTED = 0, 3, 130
+EXIT_OK, EXIT_ERRORS, EXIT_PAUSED, EXIT_INTERRUPTED = 0, 3, 4, 130
 
 
 class ProgressView:
@@ -48,25 +52,43 @@ class ProgressView:
             TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
             console=console, transient=False, refresh_per_second=8)
         self.task = self.progress.add_task("conversations", total=None, rate="", extra="")
+        self.meter = LiveCost()
+        self.limit: CostLimitReached | None = None
+        """Set when [run] max_cost was reached (the run ends as 'paused')."""
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, ProgressEvent):
             elapsed = max(event.t, 1e-6)
+            spent = self.meter.total_text()
             self.progress.update(self.task, completed=event.done, total=event.total,
                                  rate=f"{event.tokens / elapsed:,.0f} tok/s",
-                                 extra=f"retries {event.retries} · errors {event.errors}")
-        elif isinstance(event, SessionStarted):
-            self.progress.update(self.task, description=f"session {event.session_id}")
+                                 extra=f"retries {event.retries} · errors {event.errors}"
+                                       + (f" · {spent}" if spent else ""))
+        elif isinstance(event, SessionStarted | TurnCompleted):
+            self.meter.add(event)
+            if isinstance(event, SessionStarted):
+                self.progress.update(self.task, description=f"session {event.session_id}")
+        elif isinstance(event, CostLimitReached):
+            self.limit = event
+            self.progress.console.print(Text(
+                f"max_cost {fmt_money(event.limit, event.currency)} reached ({fmt_money(event.spent, event.currency)}"
+                " spent): no new conversation starts; the ones under way finish", style="yellow"))
 
 
 async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, config: Config | None = None,
-                       retry_errors: bool = False, console: Console | None = None) -> int:
-    console = console or Console(stderr=False)
+                       retry_errors: bool = False, console: Console | None = None,
+                       estimate: RunEstimate | None = None) -> int:
+    """estimate: the run's bound, printed before it starts (cost.estimate_run)."""
+    console = console or stdout_console()
+    if estimate is not None:
+        for line in estimate.lines():  # target keys come from the config: Text, never markup
+            console.print(Text(visible(line)))
     store = await Store.open(db)
     try:
         sid = await create(store)
         view = ProgressView(console)
         srun = await prepare(store, sid, view, config=config, retry_errors=retry_errors)
+        srun.runner.stop_at_budget = True  # nobody here to resume it: `scsafety-tui resume` goes on
         interrupted = False
 
         def on_sigint() -> None:
@@ -79,11 +101,11 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
         loop.add_signal_handler(signal.SIGTERM, on_sigint)
         try:
             with view.progress:
-                await srun.run()
+                status = await srun.run()
         except StoreWriteError as e:
             # committed work is kept; the unfinished conversations are redone on resume
             raise StoreWriteError(f"{e}; session {sid} is kept: free some space, then finish it with"
-                                  f" `scsafety-tui resume {sid}`") from None
+                                  f" `{resume_command(sid, db)}`") from None
         finally:
             loop.remove_signal_handler(signal.SIGINT)
             loop.remove_signal_handler(signal.SIGTERM)
@@ -91,13 +113,32 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
             await store.set_session_status(sid, "interrupted")
         errors = await print_tables(store, sid, console)
         if interrupted:
-            console.print(f"[yellow]Interrupted.[/] Finish it with: scsafety-tui resume {sid} --db "
-                          f"{escape(visible(db))}")
+            console.print(Text.assemble(("Interrupted.", "yellow"),
+                                        f" Finish it with: {visible(resume_command(sid, db))}"))
             return EXIT_INTERRUPTED
+        if status == "paused" and view.limit is not None:
+            console.print(Text.assemble(
+                ("Paused: ", "yellow"), f"[run] max_cost {fmt_money(view.limit.limit, view.limit.currency)} "
+                f"reached. Go on (up to max_cost more) with: {visible(resume_command(sid, db))}"))
+            return EXIT_PAUSED
         console.print(f"Session [bold]{sid}[/] saved in {escape(visible(db))}")
         return EXIT_ERRORS if errors else EXIT_OK
     finally:
         await store.close()
+
+
+async def follow_up_report(store: Store, sid: int, rows: list[AnswerRow], console: Console, *, human: bool,
+                           tag: str = "") -> list[str]:
+    """Past round 2, the per-round / worst-round / first-unsafe tables (printed), beside the headline;
+    returns the lines on which follow-ups the conversations got."""
+    from scsafety_tui.follow_ups import summary_lines
+    from scsafety_tui.rounds import beyond_headline, rounds_summary
+
+    summaries = rounds_summary(rows, human=human, block_as_refusal=await queries.block_as_refusal(store, sid))
+    if beyond_headline(summaries):
+        for table in report.rounds_tables(summaries, await queries.target_keys(store, sid)):
+            console.print(report.rich_table(report.tagged(table, tag)))
+    return summary_lines([(r.follow_up, r.stop_reason) for r in await queries.follow_ups(store, sid)])
 
 
 async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False, vset: str = "",
@@ -124,18 +165,22 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
                                 " — human-adjusted" if human else ""))
     for table in report.all_tables(scores, taxonomy, session.keys):
         console.print(report.rich_table(report.tagged(table, tag)))
+    for line in await follow_up_report(store, sid, rows, console, human=human, tag=tag):
+        console.print(Text(visible(line)))
     if human:
         console.print(Text(agreement_of(rows).text()))
     for line in set_lines:
         console.print(Text(visible(line)))
     if differ is not None:
         console.print(report.rich_table(differ))
+    costs = session_costs(await target_usage(store, sid), session.config.targets)
+    console.print(report.rich_table(report.cost_table(costs)))
     if flags := queries.flags_line(*await queries.answer_flags(store, sid)):  # truncated / empty answers
         console.print(Text(flags))
     errored = (await queries.status_counts(store, sid)).get("error", 0)
     if errored:
-        console.print(f"[red]{errored} conversation(s) ended with an error[/]; rerun them with "
-                      f"`scsafety-tui resume {sid} --retry-errors`")
+        console.print(Text.assemble((f"{errored} conversation(s) ended with an error", "red"),
+                                    f"; rerun them with `{visible(resume_command(sid, store.path, retry_errors=True))}`"))
     unscored = unscored_answers(rows)
     if unscored:
         again = f"rejudge {sid}" + (f" --set {shlex.quote(vset)}" if vset else "")
@@ -144,5 +189,14 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
     return errored + unscored
 
 
+PIPE_WIDTH = 100_000
+"""Output that is not a terminal (a pipe, a file) is as wide as its content: Rich would otherwise lay it
+out for 80 columns, cutting names to "…" and dropping columns (`sessions | cat`, `show > file`)."""
+
+
 def stdout_console() -> Console:
-    return Console(file=sys.stdout)
+    """The console for a command's results: the terminal's width, or unbounded when piped. An explicit
+    COLUMNS still wins, so a user can ask for a given width."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console(file=sys.stdout)
+    return Console(file=sys.stdout, width=PIPE_WIDTH)

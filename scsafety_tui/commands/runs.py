@@ -26,10 +26,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     db = db_path(args, config)
     create = session_creator(plan)
     if args.headless:
+        from scsafety_tui.cost import estimate_run
         from scsafety_tui.headless import run_headless
 
         # the run uses the config itself: the stored snapshot has header values and secret params masked
-        return asyncio.run(run_headless(db, create, config=config))
+        return asyncio.run(run_headless(db, create, config=config,
+                                        estimate=estimate_run(config, plan.items, plan.taxonomy)))
     from scsafety_tui.tui.launch import launch
 
     return launch(db=db, config=config, create=create)
@@ -56,7 +58,11 @@ async def _demo_headless(args: argparse.Namespace, db: str, first: float, per_to
     server = DemoServer(first_token_delay=first, token_delay=per_token)
     url = await server.start()
     try:
-        return await run_headless(db, session_creator(demo_plan(url, args.limit or 0, args.name, concurrency=8)))
+        from scsafety_tui.cost import estimate_run
+
+        plan = demo_plan(url, args.limit or 0, args.name, concurrency=8)
+        return await run_headless(db, session_creator(plan),
+                                  estimate=estimate_run(plan.config, plan.items, plan.taxonomy))
     finally:
         await server.stop()
 
@@ -81,6 +87,11 @@ async def _resume(args: argparse.Namespace, db: str, config: Config | None) -> i
         await store.close()
     if stored.status == "done" and not args.retry_errors:
         raise InputError(f"session {sid} is already finished; use --retry-errors to rerun its errors")
+    if not _headless(args):
+        from scsafety_tui.tui.launch import launch_resume
+
+        # the app runs the resumed session with the same config rule (and its own demo server)
+        return launch_resume(db=db, session_id=sid, config=config, retry_errors=args.retry_errors)
     server = None
     demo_url = None
     if needs_demo_server(stored.config, config):
@@ -98,6 +109,14 @@ async def _resume(args: argparse.Namespace, db: str, config: Config | None) -> i
     finally:
         if server is not None:
             await server.stop()
+
+
+def _headless(args: argparse.Namespace) -> bool:
+    """`resume` opens the app like `run` does, unless told --headless or not in a terminal (a script, CI,
+    a pipe: where the app could not be used, the progress and tables are printed instead)."""
+    import sys
+
+    return bool(getattr(args, "headless", False)) or not (sys.stdin.isatty() and sys.stdout.isatty())
 
 
 def cmd_demo_server(args: argparse.Namespace) -> int:

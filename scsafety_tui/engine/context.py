@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from scsafety_tui.config import TargetConfig
+from scsafety_tui.engine.budget import Budget
 from scsafety_tui.events import Event, Progress
 from scsafety_tui.store.db import Store
 
@@ -40,6 +42,8 @@ class RunContext:
     _saved_len: dict[int, tuple[int, int]] = field(default_factory=dict)
     score_reasoning: bool = False
     """[judge] score_reasoning: the judge scores a turn's reasoning too, as verdicts of their own."""
+    budget: Budget | None = None
+    """[run] max_cost, counted as answers are stored; None: no limit."""
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -49,6 +53,11 @@ class RunContext:
 
     def emit(self, event: Event) -> None:
         self.emit_fn(event)
+
+    def spend(self, target: TargetConfig, tokens_in: int, tokens_out: int) -> None:
+        """A stored answer's tokens, counted against [run] max_cost."""
+        if self.budget is not None:
+            self.budget.add(target, tokens_in, tokens_out)
 
     def progress(self) -> None:
         c = self.counters

@@ -2,7 +2,8 @@
 
 Order per turn: user turn stored → TurnStarted → deltas stream → answer stored → TurnCompleted; the
 judge then scores it in the background (the next round does not wait) → verdicts stored → VerdictReady.
-The conversation ends only when its last verdict is stored.
+The conversation ends only when its last verdict is stored. After the item's own turns, follow-ups come
+from engine/follow_up.py (templates, or the attacker, which waits for the last round's verdict).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import logging
 import time
 from dataclasses import dataclass
 
+from scsafety_tui.cost import usage_or_estimate
 from scsafety_tui.engine.attacker import Attacker
 from scsafety_tui.engine.context import RunContext
+from scsafety_tui.engine.follow_up import FollowUps
 from scsafety_tui.events import (
     ConversationFinished,
     ConversationStarted,
@@ -26,6 +29,7 @@ from scsafety_tui.events import (
     TurnStarted,
     VerdictReady,
 )
+from scsafety_tui.follow_ups import FollowUp
 from scsafety_tui.judge import Judge
 from scsafety_tui.providers.base import Completion, ContentFiltered, ProviderError
 from scsafety_tui.providers.contract import ChatClient
@@ -45,6 +49,9 @@ class Conversation:
     judge: Judge
     rounds: int
     attacker: Attacker | None = None
+    follow_up: FollowUp | None = None
+    """What the item gets after its own turns (stored with the conversation when the session was made)."""
+    default_strategy: str = "crescendo"
 
     async def run(self) -> str:
         """Returns the final status: done | error | cancelled."""
@@ -52,27 +59,31 @@ class Conversation:
         await ctx.store.start_conversation(self.conv_id, self.attempt)
         ctx.emit(ConversationStarted(item.id, key, t=ctx.now()))
         judging: list[asyncio.Task[None]] = []
-        status, error = "done", None
+        status, error, stop, asked = "done", None, "max_rounds", 0
         try:
             messages = item.prefix_messages()
             for rnd in range(1, self.rounds + 1):
                 await ctx.gate.wait()
                 try:
-                    prompt, origin = await self._prompt(rnd, messages)
+                    ask = await self._follow_ups.ask(rnd, messages, self._verdict)
                 except ProviderError as e:
-                    status, error = "error", f"attacker failed: {e.message}"
+                    status, error, stop = "error", f"attacker failed: {e.message}", "attacker_error"
                     break
-                if prompt is None:
+                if ask.text is None:
+                    stop = ask.stop
                     break
-                messages.append({"role": "user", "content": prompt})
-                answer, error = await self._turn(rnd, prompt, origin, messages)
+                messages.append({"role": "user", "content": ask.text})
+                answer, error = await self._turn(rnd, ask.text, ask.origin, messages, ask.via)
+                asked = rnd
                 if answer is None:
-                    status = "done" if error is None else "error"
+                    status, stop = "done" if error is None else "error", "answer_ended"
                     break
                 history = list(messages)
                 messages.append({"role": "assistant", "content": answer})
-                judging.append(asyncio.create_task(self._judge(rnd, history, answer)))
+                self._judging[rnd] = task = asyncio.create_task(self._judge(rnd, history, answer))
+                judging.append(task)
             await asyncio.gather(*judging)
+            shown = await self._stopped(stop, asked)
         except asyncio.CancelledError:
             for task in judging:
                 task.cancel()
@@ -84,30 +95,38 @@ class Conversation:
                 task.cancel()
             await asyncio.gather(*judging, return_exceptions=True)
             raise
-        await self._finish(status, error)
+        await self._finish(status, error, shown)
         return status
 
-    async def _finish(self, status: str, error: str | None) -> None:
+    async def _finish(self, status: str, error: str | None, stop: str = "") -> None:
         await self.ctx.store.finish_conversation(self.conv_id, self.attempt, status, error)
         self.ctx.counters.done += 1
         self.ctx.counters.errors += status == "error"
-        self.ctx.emit(ConversationFinished(self.item.id, self.client.target.key, status, t=self.ctx.now()))
+        self.ctx.emit(ConversationFinished(self.item.id, self.client.target.key, status, stop, t=self.ctx.now()))
         self.ctx.progress()
 
-    async def _prompt(self, rnd: int, messages: list[dict[str, str]]) -> tuple[str | None, str]:
-        if rnd <= len(self.item.turns):
-            return self.item.turns[rnd - 1], "bank"
-        if self.attacker is None:
-            return None, ""
-        return await self.attacker.follow_up(self.item, messages), "attacker"
+    async def _verdict(self, rnd: int) -> int | None:
+        """Round rnd's answer score, once judged (None: no answer, or its judges all failed)."""
+        task = self._judging.get(rnd)
+        if task is not None:
+            await task
+        return self._scores.get(rnd)
+
+    async def _stopped(self, stop: str, asked: int) -> str:
+        """An attacked conversation's stop reason, stored; the text its lane shows ('' for no attacker)."""
+        if not self._follow_ups.attacking:
+            return ""
+        reason, record, shown = self._follow_ups.finish(stop, asked, self._scores)
+        await self.ctx.store.set_stop(self.conv_id, reason, record)
+        return shown
 
     async def _turn(self, rnd: int, prompt: str, origin: str,
-                    messages: list[dict[str, str]]) -> tuple[str | None, str | None]:
+                    messages: list[dict[str, str]], via: str = "") -> tuple[str | None, str | None]:
         """Ask one round. Returns (answer, None), or (None, error) / (None, None) for a block."""
         ctx, item, key = self.ctx, self.item, self.client.target.key
         store = ctx.store
         await store.add_user_turn(self.conv_id, self.attempt, rnd, prompt, origin)
-        ctx.emit(TurnStarted(item.id, key, rnd, prompt, t=ctx.now()))
+        ctx.emit(TurnStarted(item.id, key, rnd, prompt, origin, via, t=ctx.now()))
         turn_id = await store.start_answer(self.conv_id, self.attempt, rnd, time.time())
         await store.sync()
         chunks: list[str] = []
@@ -147,7 +166,7 @@ class Conversation:
             status = "blocked" if blocked else "error"
             log.info("%s %s round %d %s: %s %r", key, item.id, rnd, status, e.kind, e.message)
             if got is not None:  # a block by finish reason: what streamed before it, timings included
-                await self._store(turn_id, got, status, e.kind, e.message)
+                await self._store(turn_id, got, messages, status, e.kind, e.message)
             else:
                 await store.finish_answer(turn_id, content=partial, reasoning=reasoning, status=status,
                                           error_kind=e.kind, error=e.message)
@@ -159,24 +178,31 @@ class Conversation:
             # Nothing to judge (reasoning used up max_tokens, or the model said nothing): never scored, and
             # the conversation ends as an error so --retry-errors asks again.
             why = f"empty answer (finish_reason {c.finish_reason or 'none'})"
-            await self._store(turn_id, c, "empty", "empty", why)
+            await self._store(turn_id, c, messages, "empty", "empty", why)
             await store.sync()
             ctx.emit(TurnFailed(item.id, key, rnd, "empty", why, c.text, c.reasoning, t=ctx.now()))
             return None, f"round {rnd}: {why}"
-        await self._store(turn_id, c, "done")
+        estimated = await self._store(turn_id, c, messages, "done")
         await store.sync()
         self._turn_ids[rnd] = turn_id
         ctx.emit(TurnCompleted(item.id, key, rnd, c.text, c.finish_reason, c.tokens_in, c.tokens_out,
-                               c.reasoning, t=ctx.now()))
+                               c.reasoning, estimated, t=ctx.now()))
         self._reasoning[rnd] = c.reasoning
         return c.text, None
 
-    async def _store(self, turn_id: int, c: Completion, status: str, kind: str | None = None,
-                     error: str | None = None) -> None:
+    async def _store(self, turn_id: int, c: Completion, messages: list[dict[str, str]], status: str,
+                     kind: str | None = None, error: str | None = None) -> bool:
+        """Store the answer; a count the server did not send is estimated from characters (and marked).
+        Returns whether it was; the tokens are counted against [run] max_cost."""
+        c.tokens_in, c.tokens_out, estimated = usage_or_estimate(c.tokens_in, c.tokens_out, messages,
+                                                                 c.text + c.reasoning, self.client.target.max_tokens)
         await self.ctx.store.finish_answer(
             turn_id, content=c.text, reasoning=c.reasoning, status=status, finish_reason=c.finish_reason,
             error_kind=kind, error=error, started_at=c.started_at, first_token_at=c.first_token_at,
-            finished_at=c.finished_at, tokens_in=c.tokens_in, tokens_out=c.tokens_out, chunks=c.chunks)
+            finished_at=c.finished_at, tokens_in=c.tokens_in, tokens_out=c.tokens_out, chunks=c.chunks,
+            tokens_estimated=estimated)
+        self.ctx.spend(self.client.target, c.tokens_in, c.tokens_out)
+        return estimated
 
     async def _judge(self, rnd: int, history: list[dict[str, str]], answer: str) -> None:
         """The answer's verdicts; with [judge] score_reasoning, the reasoning's too, stored apart."""
@@ -193,6 +219,8 @@ class Conversation:
                                         history=history, answer=text, round_=rnd)
         await self.ctx.store.add_verdicts(self._turn_ids[rnd], list(result.verdicts), list(result.raws),
                                           part=part)
+        if part == "answer":
+            self._scores[rnd] = result.score
         event = VerdictReady if part == "answer" else ReasoningVerdictReady
         self.ctx.emit(event(item.id, self.client.target.key, rnd, result.score, result.verdicts,
                             t=self.ctx.now()))
@@ -200,3 +228,6 @@ class Conversation:
     def __post_init__(self) -> None:
         self._turn_ids: dict[int, int] = {}
         self._reasoning: dict[int, str] = {}
+        self._judging: dict[int, asyncio.Task[None]] = {}
+        self._scores: dict[int, int | None] = {}
+        self._follow_ups = FollowUps(self.item, self.follow_up, self.attacker, self.rounds, self.default_strategy)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from scsafety_tui.config import Config, parse_config
+from scsafety_tui.config import Config, conversation_rounds, parse_config
+from scsafety_tui.follow_ups import FollowUp
 from scsafety_tui.questions import Item
 from scsafety_tui.scoring import AnswerRow, Scope, TargetScores, asked_rounds, score_answers
 from scsafety_tui.store.db import Store, StoreError, decode_timeline
@@ -47,6 +48,12 @@ class VerdictRow:
     part: str = "answer"
     vset: str = ""
     """The verdict set it belongs to ('' is the run's own)."""
+    kind: str = "rubric"
+    """'rubric', 'heuristic' or a guard model's format (qwen3guard, llamaguard, shieldlm)."""
+    category: str = ""
+    """A guard model's harm category, as it named it."""
+    prompt_hash: str = ""
+    """Hash of the judge prompt that produced the verdict."""
 
 
 @dataclass(slots=True)
@@ -279,10 +286,16 @@ async def answer_rows(store: Store, sid: int, vset: str = "") -> list[AnswerRow]
 
 
 async def _rounds_rule(store: Store, sid: int) -> tuple[int, bool]:
-    """(run.rounds, has an attacker) from the session's config snapshot: how many rounds each item gets."""
+    """(rounds asked, whether items get follow-ups past their turns) from the session's config snapshot: how
+    many rounds each item gets (config.conversation_rounds, as the engine runs it)."""
     rows = await _all(store, "SELECT config FROM session WHERE id = ?", (sid,))
     config = json.loads(rows[0][0]) if rows and rows[0][0] else {}
-    return int(config.get("run", {}).get("rounds") or 0), bool(config.get("attacker"))
+    run, attacker = config.get("run", {}), config.get("attacker")
+    rounds = int(run.get("rounds") or 0)
+    if "follow_ups" not in run:  # a session made before [run] follow_ups
+        return rounds, bool(attacker)
+    max_rounds = int(attacker.get("max_rounds", 4)) if isinstance(attacker, dict) else 4
+    return conversation_rounds(rounds, run["follow_ups"], max_rounds), run["follow_ups"] != "bank"
 
 
 async def scope(store: Store, sid: int) -> Scope:
@@ -376,9 +389,10 @@ async def turns_of(store: Store, conv_ids: list[int], vset: str = "", *,
     if by_id:
         vmarks = ",".join("?" * len(by_id))
         for v in await _all(store, f"SELECT turn_id, judge, score, reason, error, heuristic, raw, created_at,"
-                                   f" part FROM verdict WHERE turn_id IN ({vmarks}) AND vset = ? ORDER BY id", (*by_id, vset)):
+                                   f" part, kind, category, prompt_hash FROM verdict WHERE turn_id IN ({vmarks})"
+                                   " AND vset = ? ORDER BY id", (*by_id, vset)):
             turn = by_id[v[0]]
-            row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8], vset)
+            row = VerdictRow(v[1], v[2], v[3], v[4], bool(v[5]), v[6], v[8], vset, v[9], v[10], v[11])
             (turn.verdicts if row.part == "answer" else turn.reasoning_verdicts).append(row)
             turn.verdict_at = max(turn.verdict_at or 0.0, v[7])
         if others:
@@ -584,3 +598,25 @@ async def active_seconds(store: Store, sid: int) -> float:
         SELECT max(t.finished_at) - min(t.started_at) FROM conversation c JOIN turn t ON {VISIBLE}
         WHERE c.session_id = ? AND t.role = 'assistant'""", (sid,))
     return float(span[0][0] or 0.0) if span else 0.0
+
+
+# ---------------------------------------------------------------- follow-ups
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    """Which follow-up one conversation got, and why an attacker stopped (None: it did not attack)."""
+
+    item_id: str
+    target: str
+    follow_up: FollowUp | None
+    stop_reason: str | None
+
+
+async def follow_ups(store: Store, sid: int) -> list[FollowUpRow]:
+    """Every conversation's follow-up record, in item then target order."""
+    rows = await _all(store, """
+        SELECT i.item_key, tg.key, c.follow_up, c.stop_reason FROM conversation c
+        JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
+        WHERE c.session_id = ? ORDER BY i.position, tg.position""", (sid,))
+    return [FollowUpRow(r[0], r[1], FollowUp.from_json(r[2]), r[3]) for r in rows]

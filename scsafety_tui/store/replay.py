@@ -32,6 +32,7 @@ from scsafety_tui.events import (
     Verdict,
     VerdictReady,
 )
+from scsafety_tui.follow_ups import FollowUp, stop_text
 from scsafety_tui.scoring import median_score
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
@@ -44,10 +45,12 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
     out: list[Timed] = []
     if conv["started_at"] is None:
         return out
+    record = FollowUp.from_json(conv["follow_up"])
     out.append((conv["started_at"], ConversationStarted(item_id, target)))
     for turn in turns:
         if turn.role == "user":
-            out.append((turn.started_at or 0.0, TurnStarted(item_id, target, turn.round, turn.content)))
+            out.append((turn.started_at or 0.0, TurnStarted(item_id, target, turn.round, turn.content, turn.origin,
+                                                            _via(record, turn.origin, turn.round))))
             continue
         if turn.status == "cancelled":
             continue
@@ -59,7 +62,7 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
                        for off, text in turn.chunks())
             out.append((end, TurnCompleted(
                 item_id, target, turn.round, turn.content, turn.finish_reason, turn.tokens_in, turn.tokens_out,
-                turn.reasoning)))
+                turn.reasoning, turn.tokens_estimated)))
         elif turn.status in ("error", "blocked", "empty"):
             out.append((turn.finished_at or start, TurnFailed(
                 item_id, target, turn.round, turn.error_kind or turn.status, turn.error or "", turn.content,
@@ -74,7 +77,8 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
             out.append((turn.verdict_at or turn.finished_at or start, ReasoningVerdictReady(
                 item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
     if conv["status"] in ("done", "error", "cancelled") and conv["finished_at"]:
-        out.append((conv["finished_at"], ConversationFinished(item_id, target, conv["status"])))
+        stop = stop_text(conv["stop_reason"], record) if conv["stop_reason"] else ""
+        out.append((conv["finished_at"], ConversationFinished(item_id, target, conv["status"], stop)))
     # Rounds overlap (round 1 is judged while round 2 streams): order by time; stable, so events
     # stamped alike keep their causal order.
     out.sort(key=lambda te: te[0])
@@ -91,11 +95,14 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
     targets = await queries.targets(store, sid)
     items = await queries.items(store, sid)
     convs = await store.fetchall(
-        "SELECT c.id, i.item_key, tg.key, c.status, c.started_at, c.finished_at FROM conversation c"
+        "SELECT c.id, i.item_key, tg.key, c.status, c.started_at, c.finished_at, c.follow_up, c.stop_reason"
+        " FROM conversation c"
         " JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id"
         " WHERE c.session_id = ? AND c.started_at IS NOT NULL ORDER BY c.started_at, c.id", (sid,))
+    prices = {t.get("key"): t for t in json.loads(row["config"]).get("targets", []) if isinstance(t, dict)}
     yield 0.0, SessionStarted(
-        sid, row["name"], tuple(TargetInfo(t["key"], t["provider"], t["model"], t["base_url"]) for t in targets),
+        sid, row["name"], tuple(TargetInfo(t["key"], t["provider"], t["model"], t["base_url"],
+                                           *_prices(prices.get(t["key"], {}))) for t in targets),
         tuple(ItemInfo(i.id, i.category, i.sub_dimension, i.turns) for i in items),
         _judges(json.loads(row["config"])))
     total = (await store.fetchall("SELECT count(*) FROM conversation WHERE session_id = ?", (sid,)))[0][0]
@@ -128,8 +135,23 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
     yield clock, SessionFinished(sid, row["status"])
 
 
+def _via(record: FollowUp | None, origin: str, rnd: int) -> str:
+    """The template id or the attacker's strategy a stored user turn came from, as the live event said."""
+    if record is None or origin == "bank":
+        return ""
+    if origin == "attacker":
+        return record.strategy
+    return next((t["id"] for t in record.templates if t["round"] == rnd), "")
+
+
 def _judges(config: dict[str, Any]) -> tuple[str, ...]:
     judge = config.get("judge", {})
     if judge.get("mode") == "model":
         return tuple(t["key"] for t in judge.get("targets", []))
     return ("heuristic",)
+
+
+def _prices(t: dict[str, Any]) -> tuple[float | None, float | None, str]:
+    """A stored target's prices (its config snapshot), for the replay's live cost."""
+    return t.get("price_in"), t.get("price_out"), t.get("currency", "USD")
+
