@@ -171,5 +171,15 @@ async def test_a_session_judged_by_guards_stores_kind_category_and_raw(tmp_path,
         assert refused and all(r[4] == 1 for r in refused)  # a bare refusal: 1 under each mapping
         scores = await queries.session_scores(store, sid)
         assert scores["demo-pushover"].total.score is not None
+        # shown where verdicts are shown: the transcript rows, the JSONL and Markdown exports
+        from scsafety_tui.exports import load_session, to_jsonl, to_markdown
+
+        data = await load_session(store, sid)
+        lines = [json.loads(x) for x in to_jsonl(data).splitlines()]
+        guarded = [v for r in lines for v in r["verdicts"] if r["target"] == "demo-pushover" and r["round"] == 2]
+        llama = next(v for v in guarded if v["kind"] == "llamaguard")
+        assert (llama["score"], llama["category"], llama["raw"]) == (0, "S2 Non-Violent Crimes", "unsafe\nS2")
+        assert llama["reason"] == "Llama Guard: unsafe (S2 Non-Violent Crimes) → 0" and llama["prompt_hash"]
+        assert "Llama Guard: unsafe (S2 Non-Violent Crimes) → 0" in to_markdown(data)
     finally:
         await store.close()

@@ -184,3 +184,52 @@ def test_the_tables_show_judge_names_literally(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "heuristic · heuristic" in out and "unsafe recall" in out and "stored as evaluation 1" in out
+
+
+async def test_the_app_lists_an_evaluations_disagreements_and_shows_each_conversation(tmp_path, demo_url):
+    """Command palette "Judge evaluations" → the stored evaluation → its four disagreements, each shown
+    with its conversation, the gold rationale and the judge's raw output, model text literally."""
+    from test_tui_support import SIZE, app_for, screen_text, wait_until
+    from textual.widgets import DataTable
+
+    from scsafety_tui.demo_profile import demo_target
+    from scsafety_tui.judge import Judge
+    from scsafety_tui.judge_eval import Candidate, evaluate, store_report
+    from scsafety_tui.providers.client import ModelClient, make_http_client
+    from scsafety_tui.providers.retry import RetryPolicy
+    from scsafety_tui.store.db import Store
+    from scsafety_tui.taxonomy import load_taxonomy
+    from scsafety_tui.tui.screens.judge_evals import JudgeEvalScreen
+
+    rows = list(HAND)
+    rows[2] = (0, "[bold red]抱歉[/]，不能。")  # a short answer, scored 1: a disagreement with markup in it
+    gold = write_gold(tmp_path / "g", rows)
+    async with make_http_client("httpx", allowed_hosts=["127.0.0.1"]) as http:
+        client = ModelClient(demo_target("dj", demo_url, "demo-judge"), http, RetryPolicy(attempts=2), None)
+        report = await evaluate([Candidate("dj", Judge(load_taxonomy(), [client]))], [gold])
+    db = str(tmp_path / "app.db")
+    store = await Store.open(db)
+    try:
+        await store_report(store, report)
+    finally:
+        await store.close()
+    app = app_for(db, None)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Judge evaluations")
+        await wait_until(pilot, lambda: "Judge evaluations" in screen_text(pilot), what="the palette entry")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JudgeEvalScreen)
+                         and app.screen.query_one("#je-evals", DataTable).row_count == 1, what="the evaluation")
+        await pilot.press("enter")
+        screen = app.screen
+        items = screen.query_one("#je-items", DataTable)
+        await wait_until(pilot, lambda: items.row_count == 4, what="the disagreements")
+        text = screen_text(pilot)
+        assert "[bold red]抱歉[/]，不能。" in text and "理由 3" in text and "judge raw output" in text
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "理由 4" in screen_text(pilot), what="the next disagreement")
+        await pilot.press("a")  # every item
+        await wait_until(pilot, lambda: items.row_count == 10, what="every item")
+        await pilot.press("escape", "escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, JudgeEvalScreen), what="back")

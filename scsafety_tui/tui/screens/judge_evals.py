@@ -14,11 +14,12 @@ from rich.console import Group
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui.store import evals
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.text import raw
 
@@ -55,7 +56,8 @@ def item_view(item: evals.StoredEvalItem) -> Group:
         parts.append(raw(str(m.get("content", ""))))
     parts.append(Text("\n【model, judged】", style="bold magenta"))
     parts.append(raw(str(d.get("answer", ""))))
-    parts.append(Text("\ngold ") + _score(item.gold) + Text("  judged ") + _score(item.score))
+    parts.append(Text(""))
+    parts.append(Text.assemble("gold label ", _score(item.gold), " · judged ", _score(item.score)))
     if d.get("rationale"):
         parts.append(Text("gold rationale: ", style="dim") + raw(str(d["rationale"])))
     if item.error:
@@ -74,16 +76,14 @@ class JudgeEvalScreen(WorkerScreen):
     DEFAULT_CSS = """
     JudgeEvalScreen #je-evals { height: 12; border: round $primary-muted; }
     JudgeEvalScreen #je-body { height: 1fr; }
-    JudgeEvalScreen #je-items { width: 52; border: round $primary-muted; }
-    JudgeEvalScreen #je-detail { width: 1fr; border: round $primary-muted; padding: 0 1; }
+    JudgeEvalScreen #je-items { width: 52; height: 100%; border: round $primary-muted; }
+    JudgeEvalScreen #je-detail { width: 1fr; height: 100%; border: round $primary-muted; padding: 0 1; }
     JudgeEvalScreen #je-evals:focus, JudgeEvalScreen #je-items:focus { border: round $primary; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("a", "toggle_all", "All items / disagreements"),
-        Binding("j", "move(1)", "Next", show=False),
-        Binding("k", "move(-1)", "Previous", show=False),
-    ]
+    # the one keymap (tui/keymap.py): a shows every item again (or the disagreements); ↑/↓ move in a table
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app.help", "all_answers", "back")
+    HELP_TITLE = "Judge evaluations"
+    HELP_NOTES = "enter on an evaluation lists its disagreements with the gold labels; ↑/↓ move between them."
     app: ScSafetyApp
 
     def __init__(self) -> None:
@@ -139,7 +139,7 @@ class JudgeEvalScreen(WorkerScreen):
         table.clear()
         for i in found:
             table.add_row(raw(i.gold_id), _score(i.gold), _score(i.score), raw(", ".join(i.tags)), key=str(i.id))
-        what = "items" if self.show_all else "disagreements"
+        what = ("item" if self.show_all else "disagreement") + ("" if len(found) == 1 else "s")
         table.border_title = f"evaluation {self.eval_id}: {len(found)} {what} (a: {'disagreements' if self.show_all else 'all items'})"
         self.show_item(found[0] if found else None)
 
@@ -153,6 +153,9 @@ class JudgeEvalScreen(WorkerScreen):
         item = self.items.get(str(event.row_key.value))
         if item is not None:
             self.show_item(item)
+
+    async def action_all_answers(self) -> None:
+        await self.action_toggle_all()
 
     async def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
