@@ -102,6 +102,11 @@ KEYS: tuple[Key, ...] = (
     Key("S", "sort", "Sort", "sort by the next column (or click a header; again reverses)"),
     Key("a", "all_answers", "All answers", "show every answer again"),
     Key("T", "triage", "Triage", "answers where judges disagree with each other or with a human"),
+    Key("g", "next_set", "Verdict set",
+        "scores from the session's next verdict set (the run's own, then each `rejudge --judge` set)"),
+    Key("D", "set_disagreements", "Set vs set",
+        "the answers the shown verdict set and the run's own (or, shown the run's, the next set) score "
+        "differently, with their weighted κ; enter shows a conversation"),
     # ---------------------------------------------------------------- spot checks
     Key("ctrl+r", "run", "Run / re-run", "run the prompt against the checked targets", priority=True),
     Key("ctrl+o", "focus_history", "History", "the earlier spot checks"),

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui import report
-from scsafety_tui.compare import judge_human_agreement
+from scsafety_tui.compare import SetComparison, judge_human_agreement, session_sets
 from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import Taxonomy
@@ -39,6 +39,8 @@ KEYS = (
     ("c", "compare with another session that shares items"),
     ("p / v", "replay the session / its transcripts on the run screen"),
     ("e", "export (md, csv, json, html)"),
+    ("g", "scores from the session's next verdict set (the run's own, then each `rejudge --judge` set)"),
+    ("D", "the answers the shown verdict set and the other (the run's own, or the next set) score differently"),
     ("escape", "back"),
 )
 
@@ -59,6 +61,8 @@ class LeaderboardScreen(Labelling):
         Binding("p", "replay", "Replay"),
         Binding("v", "view", "Transcripts", show=False),
         Binding("e", "export", "Export"),
+        Binding("g", "next_set", "Verdict set"),
+        Binding("D", "set_disagreements", "Set vs set"),
         Binding("question_mark", "help", "Help"),
         Binding("escape", "dismiss", "Back"),
     ]
@@ -72,6 +76,11 @@ class LeaderboardScreen(Labelling):
         self.taxonomy: Taxonomy
         self.scope: Scope | None = None
         self.block_as_refusal = False
+        self.sets: list[queries.VerdictSet] = []
+        self.vset = ""
+        """The verdict set the scores are from ('' is the run's own; g cycles)."""
+        self.against: SetComparison
+        self.session_status = ""
 
     def on_resize(self, event: events.Resize) -> None:
         self.query_one("#lb-body").set_class(event.size.width < NARROW_WIDTH, "narrow")
@@ -89,7 +98,8 @@ class LeaderboardScreen(Labelling):
     async def on_mount(self) -> None:
         store, sid = self.app.store, self.session_id
         session = await queries.stored_session(store, sid)
-        self.title, self.sub_title = visible(session.name), f"leaderboard · session {sid} · {session.status}"
+        self.title, self.session_status = visible(session.name), session.status
+        self.sets = await queries.verdict_sets(store, sid)
         self.taxonomy = session.taxonomy
         self.targets = session.keys
         self.scope = await queries.scope(store, sid)
@@ -102,9 +112,41 @@ class LeaderboardScreen(Labelling):
             await self.reload()
 
     async def reload(self) -> None:
-        self.rows = await queries.answer_rows(self.app.store, self.session_id)
+        self.rows = await queries.answer_rows(self.app.store, self.session_id, self.vset)
         self.query_one(AnswerTable).fill(self.rows)
+        self.sub_title = visible(f"leaderboard · session {self.session_id} · {self.session_status}"
+                                 + (f" · {self.set_tag}" if self.set_tag else ""))
+        if len(self.sets) > 1:
+            self.against = await session_sets(self.app.store, self.session_id, self.vset, self.other_set)
         self.show_scores()
+
+    @property
+    def set_tag(self) -> str:
+        """`verdict set: NAME` once the session has several (named in every header then)."""
+        return f"verdict set: {queries.set_label(self.vset)}" if len(self.sets) > 1 else ""
+
+    @property
+    def other_set(self) -> str:
+        """The set the shown one is measured against: the run's own, or (the run's shown) the next set."""
+        return "" if self.vset else (self.sets[1].name if len(self.sets) > 1 else "")
+
+    async def action_next_set(self) -> None:
+        if len(self.sets) < 2:
+            self.notify(f"Only the run's own verdicts: `scsafety-tui rejudge {self.session_id} --judge KEY` "
+                        "makes another set.", severity="warning")
+            return
+        names = [s.name for s in self.sets]
+        self.vset = names[(names.index(self.vset) + 1) % len(names)]
+        await self.reload()
+
+    def action_set_disagreements(self) -> None:
+        from scsafety_tui.tui.screens.set_disagreements import SetDisagreementsScreen
+
+        if len(self.sets) < 2:
+            self.notify(f"Only the run's own verdicts: `scsafety-tui rejudge {self.session_id} --judge KEY` "
+                        "makes another set to compare.", severity="warning")
+            return
+        self.app.push_screen(SetDisagreementsScreen(self.session_id, self.vset, self.other_set))
 
     def tables(self) -> list[report.TableData]:
         scores = score_answers(self.rows, human=self.human, scope=self.scope, block_as_refusal=self.block_as_refusal)
@@ -113,11 +155,16 @@ class LeaderboardScreen(Labelling):
     def show_scores(self) -> None:
         tables = self.tables()
         for table_id, data in zip(TABLE_IDS, tables, strict=True):
-            self.query_one(f"#{table_id}", ReportTable).show(data)
+            self.query_one(f"#{table_id}", ReportTable).show(report.tagged(data, self.set_tag))
         mode = "HUMAN-ADJUSTED (h: judge-only)" if self.human else "JUDGE-ONLY (h: human-adjusted)"
         unscored = unscored_answers(self.rows)
         lines = [f"scores: {mode}   ·   {agreement_text(self.rows)}   ·   {len(self.targets)} targets",
                  *tables[0].notes]
+        if len(self.sets) > 1:
+            shown = next(s for s in self.sets if s.name == self.vset)
+            lines.append(f"{self.set_tag} (judges {', '.join(shown.judges)}) · g: next of {len(self.sets)} sets"
+                         f" · {self.against.agreement.text()} · D: the {len(self.against.disagreements)}"
+                         " answer(s) they score differently")
         if unscored:
             lines.append(f"{unscored} answer(s) unscored (every judge failed): `scsafety-tui rejudge "
                          f"{self.session_id}` judges them again")
