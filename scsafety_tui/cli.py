@@ -161,6 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, metavar="N")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--strict", action="store_true", help="fail on categories the mapping does not cover")
+    q.add_argument("--follow-ups", choices=("none", "templates"), default="none",
+                   help="templates: give each single-turn item a seeded template follow-up (round 2)")
+
+    c = cmd("serve", "serve the app to browsers (textual-serve); loopback only unless --host says otherwise")
+    c.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1; any other "
+                   "host lets whoever reaches it read model output and start runs: there is no login)")
+    c.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    c.add_argument("--public-url", metavar="URL", help="the URL browsers reach it by, when not http://HOST:PORT")
+    c.add_argument("--config", metavar="PATH", help="config the served app uses")
+    c.add_argument("--db", metavar="PATH", help="SQLite database the served app uses")
 
     c = cmd("demo-server", "run the loopback demo model server alone and print its URL")
     c.add_argument("--port", type=int, default=0, help="port (default: a free one)")
