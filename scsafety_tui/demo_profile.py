@@ -41,4 +41,5 @@ def rebase(config: Config, url: str) -> Config:
 
     return replace(config, targets=tuple(replace(t, base_url=url) for t in config.targets),
                    judge=replace(config.judge, targets=tuple(replace(t, base_url=url)
-                                                              for t in config.judge.targets)))
+                                                              for t in config.judge.targets)),
+                   attacker=replace(config.attacker, base_url=url) if config.attacker else None)

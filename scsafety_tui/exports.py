@@ -29,7 +29,9 @@ from scsafety_tui.compare import (
 from scsafety_tui.config import TargetConfig
 from scsafety_tui.cost import TargetCost, cost_lines, cost_of, session_costs
 from scsafety_tui.errors import InputError
+from scsafety_tui.follow_ups import stop_text
 from scsafety_tui.judge import judges_disagree
+from scsafety_tui.rounds import RoundsSummary, beyond_headline, rounds_summary, summary_doc
 from scsafety_tui.scoring import (
     NO_FOLLOW_UPS,
     REASONS,
@@ -73,6 +75,10 @@ class SessionData:
     """Tokens and cost per target (every attempt; prices from the session's config snapshot)."""
     prices: dict[str, TargetConfig] = field(default_factory=dict)
     """The session's targets as its snapshot holds them, by key: each answer's cost is priced by these."""
+    rounds: dict[str, RoundsSummary] = field(default_factory=dict)
+    """Per target, the figures past SC-Safety's two rounds (rounds.py): per round, worst round, first unsafe."""
+    follow_ups: dict[tuple[str, str], queries.FollowUpRow] = field(default_factory=dict)
+    """(item, target) → which follow-up the conversation got and why an attacker stopped."""
 
     @property
     def set_tag(self) -> str:
@@ -97,6 +103,8 @@ async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
                        [compare_sets(answers, r, vset, n) for n, r in set_rows.items() if n != vset])
     data.prices = {t.key: t for t in stored.config.targets}
     data.costs = session_costs(await target_usage(store, sid), stored.config.targets)
+    data.rounds = rounds_summary(answers, block_as_refusal=stored.block_as_refusal)
+    data.follow_ups = {(r.item_id, r.target): r for r in await queries.follow_ups(store, sid)}
     return data
 
 
@@ -130,11 +138,15 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
     if data.set_tag:
         out += [f"Scores from {md_text(data.set_tag)}.", ""]
     out += [report.markdown_table(t) for t in _tables(data, human)]
+    if beyond_headline(data.rounds):
+        out += [report.markdown_table(t) for t in report.rounds_tables(data.rounds, data.targets)]
     out += [report.markdown_table(report.cost_table(data.costs))]
     out += [md_text(line) + "  " for line in summary_lines(data)] + [""]
     out += ["## Conversations", ""]
     for tr in data.transcripts:
         out += [f"### {md_text(tr.item_id)} · {md_text(tr.target)} ({tr.status})", ""]
+        if line := _follow_up_line(data, tr.item_id, tr.target):
+            out += [f"_Follow-up: {md_text(line)}_", ""]
         for turn in tr.turns:
             who = "User" if turn.role == "user" else "Model"
             out += [f"**{who}, round {turn.round}**" + (f" [{turn.status}]" if turn.status != "done" else "")
@@ -353,16 +365,38 @@ def scores_doc(data: SessionData) -> dict[str, Any]:
 def summary_json(data: SessionData, flags: dict[str, int]) -> str:
     """`show --json`: the session, its targets and figures, and the counts the tables' footnotes give."""
     doc = {"session": data.session, "targets": data.targets, "scores": scores_doc(data), "counts": flags,
-           "cost": [asdict(c) for c in data.costs]}
+           "cost": [asdict(c) for c in data.costs], "beyond_headline_rounds": rounds_doc(data)}
     return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
+
+
+def _follow_up_line(data: SessionData, item_id: str, target: str) -> str:
+    """`template crime-urgency-1-zh (urgency)`, or the attacker's strategy and why it stopped ('' for none)."""
+    row = data.follow_ups.get((item_id, target))
+    if row is None or row.follow_up is None or row.follow_up.mode == "bank":
+        return ""
+    return stop_text(row.stop_reason, row.follow_up) if row.stop_reason else row.follow_up.label()
+
+
+def _follow_up_json(data: SessionData, item_id: str, target: str) -> dict[str, Any] | None:
+    row = data.follow_ups.get((item_id, target))
+    if row is None or row.follow_up is None:
+        return None
+    return {**json.loads(row.follow_up.to_json()), "stop_reason": row.stop_reason}
+
+
+def rounds_doc(data: SessionData) -> dict[str, Any]:
+    """Per target, the figures beyond SC-Safety's headline (not part of it), by their own names."""
+    return {k: summary_doc(s) for k, s in data.rounds.items()}
 
 
 def to_json(data: SessionData) -> str:
     doc = {"session": data.session, "targets": data.targets,
            "taxonomy": data.taxonomy.to_dict(), "items": [it.to_dict() for it in data.items],
            "scores": scores_doc(data), "cost": [asdict(c) for c in data.costs],
+           "beyond_headline_rounds": rounds_doc(data),
            "conversations": [{"item_id": tr.item_id, "target": tr.target, "status": tr.status,
-                              "error": tr.error, "turns": [_turn_json(t) for t in tr.turns]}
+                              "error": tr.error, "follow_up": _follow_up_json(data, tr.item_id, tr.target),
+                              "turns": [_turn_json(t) for t in tr.turns]}
                              for tr in data.transcripts]}
     return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
 

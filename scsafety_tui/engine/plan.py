@@ -8,12 +8,12 @@ other's objects. Importing this module stays cheap (no HTTP client, no SQLite dr
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scsafety_tui.config import Config, ConfigError
+from scsafety_tui.config import Config, ConfigError, conversation_rounds
 from scsafety_tui.errors import InputError
 from scsafety_tui.questions import Item, load_banks, select_items
 from scsafety_tui.taxonomy import Taxonomy, taxonomy_for
@@ -69,6 +69,23 @@ def plan_run(config: Config, choices: RunChoices = RunChoices()) -> RunPlan:
         raise InputError("no bank items match the chosen sub-dimensions")
     name = choices.name or f"{time.strftime('%Y-%m-%d %H:%M')} {','.join(t.key for t in targets)}"
     return RunPlan(config, taxonomy, items, name)
+
+
+def follow_up_choices(config: Config, items: Sequence[Item]) -> list[tuple[str, str]]:
+    """(item id, follow-up JSON) for the items that get more than their own turns ([run] follow_ups):
+    template picks or the attacker's strategy, seeded by [run] seed and the item id."""
+    from scsafety_tui.follow_ups import plan_follow_up
+
+    rounds = conversation_rounds(config.run.rounds, config.run.follow_ups, config.attack.max_rounds)
+    if config.run.follow_ups == "bank" or not rounds:
+        return []
+    out = []
+    for item in items:
+        choice = plan_follow_up(item, config.run.follow_ups, rounds, config.run.seed,
+                                strategy=config.attack.strategy, max_rounds=rounds)
+        if choice.mode != "bank":
+            out.append((item.id, choice.to_json()))
+    return out
 
 
 def demo_plan(url: str, limit: int = 0, name: str | None = None, concurrency: int = 4) -> RunPlan:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scsafety_tui.config import Config, ConfigError
+from scsafety_tui.config import Config, ConfigError, RunConfig
 from scsafety_tui.demo_profile import is_demo, rebase
 
 
@@ -54,13 +54,19 @@ def _merge(stored: Config, given: Config | None) -> Config:
     if missing and given.targets:
         raise ConfigError(f"{given.source}: targets: this session also needs {', '.join(missing)}")
     judge = given.judge if given.judge.targets or given.judge.mode == "heuristic" else stored.judge
-    return replace(stored, targets=targets, judge=judge, run=replace(given.run, rounds=stored.run.rounds),
-                   attacker=given.attacker or stored.attacker, source=given.source)
+    return replace(stored, targets=targets, judge=judge, run=_run_of(stored, given),
+                   attacker=given.attacker or stored.attacker, attack=stored.attack,
+                   source=given.source)
+
+
+def _run_of(stored: Config, given: Config) -> RunConfig:
+    """The given run settings, with the session's own rounds and follow-ups (they define its pairs)."""
+    return replace(given.run, rounds=stored.run.rounds, follow_ups=stored.run.follow_ups)
 
 
 def _judge_from(stored: Config, given: Config | None) -> Config:
     """The snapshot with the given config's judge (and run settings for HTTP), if one is given."""
     if given is None:
         return stored
-    return replace(stored, judge=given.judge, run=replace(given.run, rounds=stored.run.rounds),
+    return replace(stored, judge=given.judge, run=_run_of(stored, given),
                    source=given.source)

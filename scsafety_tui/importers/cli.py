@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scsafety_tui.errors import InputError
+from scsafety_tui.follow_ups import with_template_follow_up
 from scsafety_tui.importers import GENERIC_FORMATS, READERS, SUFFIXES
 from scsafety_tui.importers.base import FieldMap, RawItem, Skip, SourceFile
 from scsafety_tui.importers.convert import Conversion, convert
@@ -93,6 +94,10 @@ def report(fmt: str, result: Conversion, files: list[SourceFile], out: Path, tax
             say(f"  their sub-dimensions were added to {taxonomy_path}")
     sample = (f" (sampled from {result.parsed} with --limit {limit} --seed {seed})"
               if limit and limit < result.parsed else "")
+    templated = sum(isinstance(it.source, dict) and "follow_up" in it.source for it in result.items)
+    if templated:
+        say(f"template follow-ups (seed {seed}): {templated} single-turn item(s) got a round 2; each item's"
+            " source.follow_up names its template")
     say(f"read {result.read}, imported {len(result.items)}, skipped {len(result.skipped)}, "
         f"unmapped {unmapped} → {out}{sample}")
 
@@ -121,6 +126,8 @@ def run_import(args: argparse.Namespace, stream: TextIO | None = None) -> int:
     if not result.items:
         raise InputError(f"{', '.join(map(str, paths))}: no items to import "
                          f"({len(result.skipped)} malformed row(s) skipped)")
+    if getattr(args, "follow_ups", "none") == "templates":
+        result.items = [with_template_follow_up(it, args.seed) for it in result.items]
     update = taxonomy_update(out, taxonomy, result.extras)
     write_all([*([update] if update else []), (out, render_bank(result.items))])
     report(fmt, result, files, out, update[0] if update else None, args.limit, args.seed, stream or sys.stderr)
