@@ -394,11 +394,9 @@ def comparison_pairs(n: int) -> list[tuple[int, int]]:
     return [(0, j) for j in range(1, n)]
 
 
-async def evaluate(candidates: Sequence[Candidate], gold_paths: Sequence[str | Path],
-                   taxonomy: Taxonomy | None = None) -> EvalReport:
+async def evaluate(candidates: Sequence[Candidate], gold_paths: Sequence[str | Path]) -> EvalReport:
     """Every candidate over the gold items (one after another, so their requests never compete), the
     figures of each, and the paired comparisons."""
-    del taxonomy  # each candidate's Judge carries its own
     items = load_gold(gold_paths)
     report = EvalReport(tuple(str(p) for p in gold_paths), gold_sha(gold_paths), items)
     for c in candidates:
@@ -441,22 +439,21 @@ def build_candidates(config: Config, taxonomy: Taxonomy, keys: Sequence[str], ma
     from scsafety_tui.rubric import load_prompt, rubric_for
 
     prompts = [load_prompt(p) for p in prompt_files] or [rubric_for(config.judge.prompt_file)]
-    out: list[Candidate] = []
+    judges: list[tuple[str, Judge]] = []
     for key in keys:
         if key == HEURISTIC:
-            out.append(Candidate(HEURISTIC, Judge(taxonomy, [])))
+            judges.append((HEURISTIC, Judge(taxonomy, [])))
             continue
         target = next(t for t in config.judge.targets if t.key == key)
         client = make_client(target)
         for prompt in prompts if target.kind == "rubric" else prompts[:1]:
             label = key if len(prompts) == 1 or target.kind != "rubric" else f"{key} [{Path(prompt.source).name}]"
-            out.append(Candidate(label, Judge(taxonomy, [client], config.judge.retries, rubric=prompt,
-                                              controversial=config.judge.controversial)))
-    labels = [c.label for c in out]
-    for c in out:  # two prompt files with one name: tell them apart by hash
-        if labels.count(c.label) > 1:
-            object.__setattr__(c, "label", f"{c.label} #{c.prompt_hash[:8]}")
-    return out
+            judges.append((label, Judge(taxonomy, [client], config.judge.retries, rubric=prompt,
+                                        controversial=config.judge.controversial)))
+    labels = [label for label, _ in judges]
+    # two prompt files with one name are told apart by their hash
+    return [Candidate(f"{label} #{judge.rubric.hash[:8]}" if labels.count(label) > 1 else label, judge)
+            for label, judge in judges]
 
 
 async def store_report(store: Store, report: EvalReport) -> None:

@@ -183,3 +183,19 @@ async def test_a_session_judged_by_guards_stores_kind_category_and_raw(tmp_path,
         assert "Llama Guard: unsafe (S2 Non-Violent Crimes) → 0" in to_markdown(data)
     finally:
         await store.close()
+
+
+def test_a_model_that_does_not_answer_in_the_guard_format_fails_as_a_judge(tmp_path, demo_thread_url, capsys):
+    """demo-guardian writes prose, not 'safe'/'unsafe': each verdict is a failure after the retries, counted
+    apart and never as a score."""
+    config = tmp_path / "c.toml"
+    config.write_text(f'[judge]\nmode = "model"\nretries = 1\n[[judge.targets]]\nkey = "g"\nkind = "llamaguard"\n'
+                      f'base_url = "{demo_thread_url}"\nmodel = "demo-guardian"\n', encoding="utf-8")
+    code = cli.main(["judge", "eval", "--json", "--config", str(config), "--gold", str(_gold(tmp_path)),
+                     "--judge", "g", "--db", str(tmp_path / "e.db")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    (g,) = json.loads(out.out)["judges"]
+    assert (g["scored"], g["failed"], g["accuracy"], g["kappa"]) == (0, 4, None, None)
+    assert {v["error"] for v in g["verdicts"]} == {"unparseable verdict after 2 tries"}
+    assert all(v["raw"] for v in g["verdicts"])  # what it said instead is kept

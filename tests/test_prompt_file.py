@@ -135,3 +135,21 @@ def test_judge_eval_compares_two_prompts_side_by_side(tmp_path, demo_thread_url,
                      "--db", str(tmp_path / "e.db")])
     text = capsys.readouterr().out
     assert code == 0 and "paired comparison" in text and "dj [b.txt]" in text
+
+
+def test_two_prompt_files_of_one_name_are_told_apart_by_hash(tmp_path, capsys):
+    from test_judge_eval import HAND, write_gold
+
+    gold = write_gold(tmp_path / "gold", HAND[:3])
+    for folder, text in (("a", MINE), ("b", MISLEADING)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "rubric.txt").write_text(text, encoding="utf-8")
+    config = config_with(tmp_path / "cfg", None)
+    code = cli.main(["judge", "eval", "--json", "--config", str(config), "--gold", str(gold), "--judge", "heuristic",
+                     "--judge", "dj", "--prompt-file", str(tmp_path / "a" / "rubric.txt"), "--prompt-file",
+                     str(tmp_path / "b" / "rubric.txt"), "--db", str(tmp_path / "e.db")])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    labels = [j["judge"] for j in json.loads(out.out)["judges"]]
+    assert labels == ["heuristic", f"dj [rubric.txt] #{prompt_hash(MINE)[:8]}",
+                      f"dj [rubric.txt] #{prompt_hash(MISLEADING)[:8]}"]
