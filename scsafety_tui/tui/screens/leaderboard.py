@@ -25,6 +25,7 @@ from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw, visible
 from scsafety_tui.tui.widgets.answer_table import AnswerTable
+from scsafety_tui.tui.widgets.charts import ScoreCharts
 from scsafety_tui.tui.widgets.report_table import NARROW_WIDTH, ReportTable
 
 TABLE_IDS = ("lb-overall", "lb-intervals", "lb-coverage", "lb-paired", "lb-category", "lb-category-round",
@@ -92,6 +93,8 @@ class LeaderboardScreen(Labelling):
             with VerticalScroll(id="lb-tables"):
                 for table_id in TABLE_IDS:
                     yield ReportTable(id=table_id)
+                    if table_id == "lb-overall":  # the two charts under the headline numbers they draw
+                        yield ScoreCharts(id="lb-charts")
             yield AnswerTable(id="lb-answers")
         yield Footer()
 
@@ -150,6 +153,7 @@ class LeaderboardScreen(Labelling):
 
     def tables(self) -> list[report.TableData]:
         scores = score_answers(self.rows, human=self.human, scope=self.scope, block_as_refusal=self.block_as_refusal)
+        self.query_one(ScoreCharts).show(scores, self.taxonomy, self.targets)  # the tables' numbers, drawn
         return report.all_tables(scores, self.taxonomy, self.targets)
 
     def show_scores(self) -> None:
