@@ -68,12 +68,11 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
                 item_id, target, turn.round, turn.error_kind or turn.status, turn.error or "", turn.content,
                 turn.reasoning)))
         if turn.verdicts:
-            verdicts = tuple(Verdict(v.judge, v.score, v.reason, v.error, v.heuristic) for v in turn.verdicts)
+            verdicts = tuple(_verdict(v) for v in turn.verdicts)
             out.append((turn.verdict_at or turn.finished_at or start, VerdictReady(
                 item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
         if turn.reasoning_verdicts:
-            verdicts = tuple(Verdict(v.judge, v.score, v.reason, v.error, v.heuristic)
-                             for v in turn.reasoning_verdicts)
+            verdicts = tuple(_verdict(v) for v in turn.reasoning_verdicts)
             out.append((turn.verdict_at or turn.finished_at or start, ReasoningVerdictReady(
                 item_id, target, turn.round, median_score(v.score for v in verdicts), verdicts)))
     if conv["status"] in ("done", "error", "cancelled") and conv["finished_at"]:
@@ -155,3 +154,7 @@ def _prices(t: dict[str, Any]) -> tuple[float | None, float | None, str]:
     """A stored target's prices (its config snapshot), for the replay's live cost."""
     return t.get("price_in"), t.get("price_out"), t.get("currency", "USD")
 
+
+def _verdict(v: queries.VerdictRow) -> Verdict:
+    """A stored verdict as the engine emitted it: kind, a guard's category and the prompt hash included."""
+    return Verdict(v.judge, v.score, v.reason, v.error, v.heuristic, v.kind, v.category, v.prompt_hash)
