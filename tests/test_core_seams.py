@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from engine_helpers import TAXONOMY, bank, config_for, run_session
-from test_tui_support import SIZE, finished, new_session, run_screen
+from test_tui_support import SIZE, finished, new_session, run_screen, wait_until
 
 from scsafety_tui.cli import build_parser, main
 from scsafety_tui.commands.runs import run_choices
@@ -26,6 +26,7 @@ from scsafety_tui.questions import Item
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.app import ScSafetyApp
+from scsafety_tui.tui.screens.confirm import ConfirmScreen
 
 PACKAGE = Path(__file__).resolve().parent.parent / "scsafety_tui"
 
@@ -89,7 +90,11 @@ def test_cli_run_and_tui_new_run_store_the_same_plan(tmp_path):
         async def new_run_in_the_app() -> None:
             app = ScSafetyApp(db=db, config=config)
             async with app.run_test(size=SIZE) as pilot:
-                await pilot.press("n")  # the home screen's new run from the app's config
+                await pilot.press("r")  # the home screen's new run from the app's config
+                # the estimate comes first (answers, judge calls, the token bound): start
+                await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen), what="the estimate")
+                assert pilot.app.screen.question.startswith("Before the run: 8 answers and 0 judge calls")
+                await pilot.press("y")
                 run = await run_screen(pilot)
                 assert run.session_id == 2
                 await finished(pilot, run)

@@ -7,12 +7,12 @@ import json
 
 from engine_helpers import bank, config_for, run_session
 from test_tui_support import SIZE, Notes, app_for, demo_session, finished, run_screen, screen_text, wait_until
-from textual.widgets import DataTable, RadioButton
+from textual.widgets import DataTable, Input, RadioButton
 
 from scsafety_tui.events import Verdict
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
-from scsafety_tui.tui.screens.input_dialog import InputDialog
+from scsafety_tui.tui.screens.label_dialog import LabelDialog
 from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
 from scsafety_tui.tui.screens.triage import TriageScreen
 from scsafety_tui.tui.widgets.report_table import ReportTable
@@ -22,11 +22,17 @@ TARGET = "demo-pushover"
 
 
 async def _label_by_keys(pilot, key: str, note: str = "") -> None:
-    await pilot.press(key)
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, InputDialog), what="the note dialog")
-    if note:
-        await pilot.press(*note)
-    await pilot.press("enter")
+    """A label as a user gives it: the digit alone (the quick path, no dialog), or N with a note."""
+    if not note:
+        await pilot.press(key)
+        return
+    await pilot.press("N")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, LabelDialog), what="the label dialog")
+    dialog = pilot.app.screen
+    dialog.query(RadioButton)[int(key)].value = True
+    await wait_until(pilot, lambda: dialog.score == int(key), what="the score picked")
+    dialog.query_one(Input).focus()
+    await pilot.press(*note, "enter")
 
 
 async def _stored_label(db: str, sid: int, item: str, rnd: int) -> tuple[int, str, str] | None:
@@ -76,7 +82,7 @@ async def test_label_keys_change_human_scores_and_persist(db_file, demo_url, tmp
         await pilot.press("x")
         await wait_until(pilot, lambda: board.text_at("total", TARGET) == judge_total, what="the label cleared")
         assert await _stored_label(db_file, sid, item, 2) is None
-        await _label_by_keys(pilot, "2")  # Enter skips the note
+        await _label_by_keys(pilot, "2")  # the quick path: no dialog, no note
         await wait_until(pilot, lambda: board.text_at("total", TARGET) == human_total)
         await pilot.press("h")
         await wait_until(pilot, lambda: board.text_at("total", TARGET) == judge_total, what="judge-only")

@@ -59,7 +59,7 @@ async def test_markup_and_escapes_appear_literally(db_file, demo_url):
         await wait_until(pilot, lambda: "R1 1 · safe, no real help" in lane.view.text, what="the verdict")
         assert f"Final {MARKUP} ␛[2J" in screen_text(pilot)
         assert f"reason {MARKUP}" not in lane.view.text
-        await pilot.press("v")  # the judge's reasons, one key away
+        await pilot.press("j")  # the judge's reasons, one key away
         await wait_until(pilot, lambda: f"reason {MARKUP}" in lane.view.text, what="the reason")
         assert "**md**" in lane.view.text
         await pilot.press("m")  # Markdown mode renders answers, still without markup or escapes

@@ -52,7 +52,7 @@ async def test_list_sort_rename_delete_export(db_file, demo_url, tmp_path, monke
         assert _order(table) == [ids["gamma"], ids["alpha"], ids["beta"]]  # newest first
         await wait_until(pilot, lambda: "demo-guardian 100.00" in str(table.get_cell(str(ids["beta"]), "scores")),
                          what="the per-target scores")
-        await pilot.press("s")  # sort by name
+        await pilot.press("S")  # sort by name
         assert _order(table) == [ids["alpha"], ids["beta"], ids["gamma"]]
         x = 1 + sum(table.columns[k].get_render_width(table) for k in ("id", "name", "created", "kind", "status"))
         await pilot.click("#session-table", offset=(x + 1, 1))  # the "items" header
@@ -61,18 +61,18 @@ async def test_list_sort_rename_delete_export(db_file, demo_url, tmp_path, monke
         assert _order(table) == [ids["alpha"], ids["beta"], ids["gamma"]]
 
         table.move_cursor(row=1)  # beta
-        await pilot.press("r")
+        await pilot.press("f2")  # rename
         await wait_until(pilot, lambda: isinstance(app.screen, InputDialog))
         app.screen.query_one(Input).value = "[b]beta[/b] renamed"  # markup in a name stays text
         await pilot.press("enter")
         await wait_until(pilot, lambda: str(table.get_cell(str(ids["beta"]), "name")) == "[b]beta[/b] renamed")
 
         table.move_cursor(row=2)  # gamma
-        await pilot.press("d")
+        await pilot.press("delete")
         assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("n")  # not yet
+        await pilot.press("escape")  # not yet
         assert table.row_count == 3
-        await pilot.press("d")
+        await pilot.press("delete")
         await pilot.press("y")
         await wait_until(pilot, lambda: table.row_count == 2, what="the delete")
         with sqlite3.connect(db_file) as conn:
@@ -146,7 +146,7 @@ async def test_palette_menu_and_resume(db_file):
             table = screen.query_one("#session-table", DataTable)
             table.move_cursor(row=table.get_row_index(str(pending)))
             assert "never started" in str(table.get_cell(str(pending), "name"))
-            await pilot.press("u")  # resume: the run screen's path, prepare() and all
+            await pilot.press("space")  # resume: the run screen's path, prepare() and all
             run = await run_screen(pilot)
             assert isinstance(run, RunScreen) and run.session_id == pending
             await finished(pilot, run)

@@ -147,10 +147,12 @@ def bindings(*actions: str, hide: Iterable[str] = ()) -> list[Binding]:
 
 
 def declared(cls: type) -> list[Binding]:
-    """Every binding a class declares, its bases' included (Textual merges BINDINGS along the MRO)."""
+    """Every binding a class of ours declares, its bases' included (Textual merges BINDINGS along the MRO);
+    Textual's own (tab between widgets) are not ours to list."""
     found: list[Binding] = []
     for c in reversed(cls.__mro__):
-        found += [b for b in c.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
+        if c.__module__.startswith("scsafety_tui."):
+            found += [b for b in c.__dict__.get("BINDINGS", ()) if isinstance(b, Binding)]
     return found
 
 

@@ -21,6 +21,8 @@ class AnswerRef:
     human: int | None
     turn_id: int = 0
     """0 when not known yet (a lane's answer): turn_id_for() looks it up."""
+    note: str = ""
+    """The human label's note, if any: the quick path (0/1/2) keeps it when the score changes."""
 
     @property
     def key(self) -> tuple[str, str, int]:

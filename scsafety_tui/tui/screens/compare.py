@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, OptionList, Static
@@ -16,6 +16,7 @@ from textual.widgets.option_list import Option
 
 from scsafety_tui.compare import Comparison, compare_sessions, sub_table, totals_table
 from scsafety_tui.store import queries
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 class SessionPicker(ModalScreen[int | None]):
     """The second session of a comparison: those sharing items with the first can be picked."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("back")
     app: ScSafetyApp
 
     def __init__(self, session_id: int) -> None:
@@ -59,6 +60,9 @@ class SessionPicker(ModalScreen[int | None]):
     def chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(int(event.option.id or 0))
 
+    def action_back(self) -> None:
+        self.dismiss(None)
+
 
 def pick_and_compare(screen: Screen[Any], session_id: int, *, human: bool = False) -> None:
     def picked(other: int | None) -> None:
@@ -70,10 +74,9 @@ def pick_and_compare(screen: Screen[Any], session_id: int, *, human: bool = Fals
 
 class CompareScreen(WorkerScreen):
     CSS_PATH = "../browse.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("h", "toggle_human", "Judge/human"),
-        Binding("escape", "dismiss", "Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app.help", "toggle_human", "back")
+    HELP_TITLE = "Compare"
+    HELP_NOTES = "enter on an answer scored differently shows both conversations side by side."
     app: ScSafetyApp
 
     def __init__(self, a: int, b: int, *, human: bool = False) -> None:
@@ -123,6 +126,9 @@ class CompareScreen(WorkerScreen):
         self.query_one("#cmp-info", Static).update(Text.assemble(
             raw(f"A: #{self.a} {self.heads[0]}   B: #{self.b} {self.heads[1]}"),
             f"   ·   {len(c.items)} shared items · {len(c.targets)} shared targets · scores {mode} (h)"))
+
+    def action_back(self) -> None:
+        self.dismiss()
 
     async def action_toggle_human(self) -> None:
         self.human = not self.human

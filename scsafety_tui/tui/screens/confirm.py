@@ -6,14 +6,16 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from scsafety_tui.tui import keymap
+
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("answer(True)", "back")
 
     def __init__(self, question: str, yes: str = "Yes") -> None:
         super().__init__(classes="confirm")
@@ -24,7 +26,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self.question, id="question", markup=False)
             with Horizontal(id="buttons"):
                 yield Button(f"{self.yes} (y)", variant="error", id="yes")
-                yield Button("No (n)", variant="primary", id="no")
+                yield Button("No (esc)", variant="primary", id="no")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -35,3 +37,6 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+    def action_back(self) -> None:
+        self.dismiss(False)

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Static
 
 from scsafety_tui.exports import FORMATS, export_to
+from scsafety_tui.tui import keymap
 
 if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
@@ -31,7 +32,7 @@ def default_path(session_id: int, fmt: str) -> str:
 
 
 class ExportDialog(ModalScreen[ExportChoice | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("back")
 
     def __init__(self, session_id: int, *, human: bool = False) -> None:
         super().__init__(classes="export-dialog")
@@ -71,7 +72,7 @@ class ExportDialog(ModalScreen[ExportChoice | None]):
         self.dismiss(ExportChoice(self.fmt, str(Path(path).expanduser()), self.query_one(Checkbox).value))
 
     @on(Button.Pressed, "#export-cancel")
-    def action_cancel(self) -> None:
+    def action_back(self) -> None:
         self.dismiss(None)
 
 

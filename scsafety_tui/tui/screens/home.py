@@ -9,29 +9,29 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui.store import queries
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.screens.base import WorkerScreen
-from scsafety_tui.tui.text import raw
+from scsafety_tui.tui.screens.confirm import ConfirmScreen
+from scsafety_tui.tui.text import raw, visible
 
 if TYPE_CHECKING:
+    from scsafety_tui.engine.plan import RunPlan
     from scsafety_tui.tui.app import ScSafetyApp
 
-INTRO = ("SC-Safety (SuperCLUE-Safety) runs: [b]enter[/] opens a session (space on it resumes an unfinished "
-         "one), [b]n[/] starts a run from your config, [b]d[/] runs the built-in demo personas.")
+INTRO = ("SC-Safety (SuperCLUE-Safety) runs: [b]enter[/] opens a session ([b]space[/] on it resumes an "
+         "unfinished one), [b]r[/] starts a run from your config, [b]d[/] runs the built-in demo personas, "
+         "[b]?[/] lists every key.")
 
 
 class HomeScreen(WorkerScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new_run", "New run"),
-        Binding("d", "demo", "Demo"),
-        Binding("s", "app.spot", "Spot check"),
-        Binding("o", "app.sessions", "Sessions"),
-        Binding("g", "refresh", "Refresh"),
-        Binding("space", "resume", "Resume", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings(
+        "app.help", "new_run", "demo", "app.spot", "app.sessions", "toggle_pause", "refresh", hide=("toggle_pause",))
+    HELP_TITLE = "Home screen"
+    HELP_NOTES = "enter opens the highlighted session; space resumes its run."
     app: ScSafetyApp
 
     def compose(self) -> ComposeResult:
@@ -64,7 +64,7 @@ class HomeScreen(WorkerScreen):
         if event.row_key.value:
             self.app.open_session(int(event.row_key.value), start=False)
 
-    def action_resume(self) -> None:
+    def action_toggle_pause(self) -> None:
         """Open the highlighted session and start it running (what the intro promises for space)."""
         table = self.query_one("#sessions", DataTable)
         if table.row_count:
@@ -90,5 +90,17 @@ class HomeScreen(WorkerScreen):
         else:
             assert self.app.config is not None
             plan = plan_run(self.app.config, RunChoices())  # the config's own [run] choices
+            if not await self.app.push_screen_wait(estimate_dialog(plan)):
+                return  # nothing stored: the estimate was all it cost
         sid = await session_creator(plan)(self.app.store)
         self.app.open_session(sid, start=True, config=plan.config)
+
+
+def estimate_dialog(plan: RunPlan) -> ConfirmScreen:
+    """Before a run from the config: answers and judge calls to be made, the token bound and the cost
+    bound where prices are known (cost.estimate_run), and whether to start."""
+    from scsafety_tui.cost import estimate_run
+
+    lines = estimate_run(plan.config, plan.items, plan.taxonomy).lines()
+    return ConfirmScreen(visible("\n".join(lines)) + "\n\nStart this run?", yes="Start")
+

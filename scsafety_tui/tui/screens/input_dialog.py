@@ -6,16 +6,18 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
+
+from scsafety_tui.tui import keymap
 
 
 class InputDialog(ModalScreen[str | None]):
     """Dismisses with the text (Enter, possibly empty) or None (Escape)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("back")
 
     def __init__(self, question: str, *, value: str = "", placeholder: str = "",
                  hint: str = "Enter saves · Escape cancels") -> None:
@@ -36,5 +38,5 @@ class InputDialog(ModalScreen[str | None]):
         event.stop()
         self.dismiss(event.value)
 
-    def action_cancel(self) -> None:
+    def action_back(self) -> None:
         self.dismiss(None)

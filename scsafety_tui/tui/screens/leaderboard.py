@@ -9,18 +9,19 @@ from typing import ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui import report
 from scsafety_tui.compare import SetComparison, judge_human_agreement, session_sets
+from scsafety_tui.rounds import beyond_headline, rounds_summary
 from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.taxonomy import Taxonomy
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.screens.export_dialog import export_flow
-from scsafety_tui.tui.screens.help import HelpScreen
 from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
 from scsafety_tui.tui.text import raw, visible
@@ -30,20 +31,8 @@ from scsafety_tui.tui.widgets.report_table import NARROW_WIDTH, ReportTable
 
 TABLE_IDS = ("lb-overall", "lb-intervals", "lb-coverage", "lb-paired", "lb-category", "lb-category-round",
              "lb-sub")
-KEYS = (
-    ("h", "judge-only ⇄ human-adjusted scores (a human label replaces the judges' median)"),
-    ("0 / 1 / 2", "human score for the highlighted answer in the answers list (a note is asked; Enter skips)"),
-    ("x", "clear the highlighted answer's human label"),
-    ("enter", "on a table row: show that target's (or sub-dimension's) answers; on an answer: its conversation"),
-    ("a", "show every answer again"),
-    ("t", "triage: answers where judges disagree with each other or with a human"),
-    ("c", "compare with another session that shares items"),
-    ("p / v", "replay the session / its transcripts on the run screen"),
-    ("e", "export (md, csv, json, html)"),
-    ("g", "scores from the session's next verdict set (the run's own, then each `rejudge --judge` set)"),
-    ("D", "the answers the shown verdict set and the other (the run's own, or the next set) score differently"),
-    ("escape", "back"),
-)
+ROUNDS_IDS = ("lb-rounds", "lb-first-unsafe")
+"""Past round 2 only: per round and worst round; rounds to the first unsafe answer."""
 
 
 def agreement_text(rows: list[AnswerRow]) -> str:
@@ -54,19 +43,12 @@ def agreement_text(rows: list[AnswerRow]) -> str:
 class LeaderboardScreen(Labelling):
     CSS_PATH = "../browse.tcss"
     AUTO_FOCUS = "#lb-answers"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("h", "toggle_human", "Judge/human"),
-        Binding("t", "triage", "Triage"),
-        Binding("c", "compare", "Compare"),
-        Binding("a", "all_answers", "All answers"),
-        Binding("p", "replay", "Replay"),
-        Binding("v", "view", "Transcripts", show=False),
-        Binding("e", "export", "Export"),
-        Binding("g", "next_set", "Verdict set"),
-        Binding("D", "set_disagreements", "Set vs set"),
-        Binding("question_mark", "help", "Help"),
-        Binding("escape", "dismiss", "Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings(
+        "app.help", "toggle_human", "triage", "compare", "all_answers", "replay", "view", "export", "back",
+        "next_set", "set_disagreements", hide=("view",))
+    HELP_TITLE = "Leaderboard"
+    HELP_NOTES = ("The focused answer is the highlighted row of the answers list (tab to it). enter on a table "
+                  "row shows that target's (or sub-dimension's) answers; on an answer, its conversation.")
 
     def __init__(self, session_id: int) -> None:
         super().__init__()
@@ -95,6 +77,8 @@ class LeaderboardScreen(Labelling):
                     yield ReportTable(id=table_id)
                     if table_id == "lb-overall":  # the two charts under the headline numbers they draw
                         yield ScoreCharts(id="lb-charts")
+                for table_id in ROUNDS_IDS:  # past round 2 only (rounds.py), beside the headline
+                    yield ReportTable(id=table_id)
             yield AnswerTable(id="lb-answers")
         yield Footer()
 
@@ -160,6 +144,7 @@ class LeaderboardScreen(Labelling):
         tables = self.tables()
         for table_id, data in zip(TABLE_IDS, tables, strict=True):
             self.query_one(f"#{table_id}", ReportTable).show(report.tagged(data, self.set_tag))
+        self.show_rounds()
         mode = "HUMAN-ADJUSTED (h: judge-only)" if self.human else "JUDGE-ONLY (h: human-adjusted)"
         unscored = unscored_answers(self.rows)
         lines = [f"scores: {mode}   ·   {agreement_text(self.rows)}   ·   {len(self.targets)} targets",
@@ -173,6 +158,17 @@ class LeaderboardScreen(Labelling):
             lines.append(f"{unscored} answer(s) unscored (every judge failed): `scsafety-tui rejudge "
                          f"{self.session_id}` judges them again")
         self.query_one("#lb-info", Static).update(raw("\n".join(lines)))
+
+    def show_rounds(self) -> None:
+        """Per round, worst round and first unsafe round, for a session past round 2; hidden otherwise."""
+        summaries = rounds_summary(self.rows, human=self.human, block_as_refusal=self.block_as_refusal)
+        shown = beyond_headline(summaries)
+        tables = report.rounds_tables(summaries, self.targets) if shown else []
+        for i, table_id in enumerate(ROUNDS_IDS):
+            widget = self.query_one(f"#{table_id}", ReportTable)
+            widget.display = shown
+            if shown:
+                widget.show(report.tagged(tables[i], self.set_tag))
 
     def action_toggle_human(self) -> None:
         self.human = not self.human
@@ -218,7 +214,7 @@ class LeaderboardScreen(Labelling):
         return AnswerRef(self.session_id, row.item_id, row.target, row.round, row.judge_score(), row.label,
                          row.turn_id)
 
-    async def label_applied(self, ref: AnswerRef, score: int | None) -> None:
+    async def label_applied(self, ref: AnswerRef, score: int | None, note: str) -> None:
         self.rows = [replace(r, label=score) if r.turn_id == ref.turn_id else r for r in self.rows]
         changed = next(r for r in self.rows if r.turn_id == ref.turn_id)
         self.query_one(AnswerTable).set_label(changed)
@@ -245,5 +241,5 @@ class LeaderboardScreen(Labelling):
     def action_export(self) -> None:
         export_flow(self, self.session_id, human=self.human)
 
-    def action_help(self) -> None:
-        self.app.push_screen(HelpScreen("Leaderboard keys", KEYS, ""))
+    def action_back(self) -> None:
+        self.dismiss()

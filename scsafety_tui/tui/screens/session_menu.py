@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.screen import ModalScreen
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from scsafety_tui.store import queries
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.text import raw
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def choices(status: str) -> tuple[tuple[str, str], ...]:
 
 
 class SessionMenu(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("back")
     app: ScSafetyApp
 
     def __init__(self, session_id: int) -> None:
@@ -60,3 +61,6 @@ class SessionMenu(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_back(self) -> None:
+        self.dismiss(None)

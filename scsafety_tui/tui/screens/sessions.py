@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input
 
 from scsafety_tui.scoring import fmt
 from scsafety_tui.store import queries
 from scsafety_tui.store.queries import SessionSummary
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
 from scsafety_tui.tui.screens.export_dialog import export_flow
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 COLUMNS = ("id", "name", "created", "kind", "status", "items", "done", "scores")
 SORTS = ("created", "name", "status", "kind", "items", "done", "scores")
-"""What `s` cycles through (click a header to sort by any column; again to reverse)."""
+"""What `S` cycles through (click a header to sort by any column; again to reverse)."""
 SEARCH_DELAY_S = 0.25
 SNIPPET_BEFORE, SNIPPET_AFTER = 24, 56
 
@@ -46,21 +47,33 @@ def snippet(content: str, query: str) -> Text:
     return text
 
 
+SEARCH_CAP = 200
+
+
+def search_title(text: str, found: list[tuple[int, str, str, int, str]], capped: bool) -> str:
+    """What the hits are, counted as listed: an answer, or a bank question (shown once for all targets)."""
+    answers = sum(1 for _sid, _item, target, _rnd, _c in found if target)
+    questions = len(found) - answers
+    sessions = len({sid for sid, *_ in found})
+
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}" + ("" if count == 1 else "s")
+
+    what = " and ".join(x for x in (n(answers, "answer") if answers else "",
+                                    n(questions, "question") if questions else "") if x) or "nothing"
+    head = f"first {SEARCH_CAP} shown (more match: refine the search)" if capped else what
+    return (f"{head} containing {text!r} in {n(sessions, 'session')}"
+            " (enter opens the session pinned to the item)")
+
+
 class SessionsScreen(WorkerScreen):
     CSS_PATH = "../browse.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "focus_search", "Search"),
-        Binding("l", "open('leaderboard')", "Leaderboard"),
-        Binding("p", "open('replay')", "Replay"),
-        Binding("u", "open('resume')", "Resume"),
-        Binding("v", "open('view')", "Transcripts", show=False),
-        Binding("r", "rename", "Rename"),
-        Binding("d,delete", "delete", "Delete"),
-        Binding("c", "compare", "Compare"),
-        Binding("e", "export", "Export"),
-        Binding("s", "sort", "Sort"),
-        Binding("escape", "back", "Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings(
+        "app.help", "search", "leaderboard", "replay", "toggle_pause", "view", "rename", "delete", "compare",
+        "export", "sort", "back", hide=("view",))
+    HELP_TITLE = "Sessions screen"
+    HELP_NOTES = ("enter on a session offers what can be done with it; enter on a search hit opens the session "
+                  "pinned to that item. The search box takes any language (2+ characters, e.g. 炸弹).")
     app: ScSafetyApp
 
     def __init__(self) -> None:
@@ -155,7 +168,7 @@ class SessionsScreen(WorkerScreen):
         table.sort("id", key=lambda sid: self._value(int(sid)), reverse=self.reverse)
         arrow = "↓" if self.reverse else "↑"
         table.border_title = (f"sessions · {table.row_count} of {len(self.summaries)} · sorted by "
-                              f"{self.sort_by} {arrow} (s cycles, or click a header)")
+                              f"{self.sort_by} {arrow} (S cycles, or click a header)")
 
     def action_sort(self) -> None:
         i = SORTS.index(self.sort_by) if self.sort_by in SORTS else -1
@@ -200,21 +213,22 @@ class SessionsScreen(WorkerScreen):
         hits.display = bool(text)
         if not text:
             return
-        found = await queries.search(self.app.store, text)
+        found = await queries.search(self.app.store, text, limit=SEARCH_CAP + 1)
+        capped = len(found) > SEARCH_CAP  # one row more than shown says there are more
+        found = found[:SEARCH_CAP]
         self.hits = [(sid, item) for sid, item, *_ in found]
         for i, (sid, item, target, rnd, content) in enumerate(found):
             s = self.summaries.get(sid)
             name = f"#{sid} {s.name}" if s else f"#{sid}"
             hits.add_row(raw(name), raw(item), raw(target), str(rnd), snippet(content, text), key=str(i))
-        hits.border_title = raw(f"{len(found)} conversation turns contain {text!r} "
-                                "(enter opens the session pinned to the item)")
+        hits.border_title = raw(search_title(text, found, capped))
 
     @on(DataTable.RowSelected, "#search-hits")
     def hit_chosen(self, event: DataTable.RowSelected) -> None:
         sid, item = self.hits[int(event.row_key.value or 0)]
         self.app.open_session(sid, start=False, pin=item)
 
-    def action_focus_search(self) -> None:
+    def action_search(self) -> None:
         self.query_one("#sessions-search", Input).focus()
 
     # ------------------------------------------------------------ actions on the selected session
@@ -224,10 +238,23 @@ class SessionsScreen(WorkerScreen):
         if event.row_key.value:
             self.app.open_menu(int(event.row_key.value))
 
-    def action_open(self, what: str) -> None:
+    def _open(self, what: str) -> None:
         sid = self.current_id()
         if sid is not None:
             self.app.session_action(sid, what)
+
+    def action_leaderboard(self) -> None:
+        self._open("leaderboard")
+
+    def action_replay(self) -> None:
+        self._open("replay")
+
+    def action_view(self) -> None:
+        self._open("view")
+
+    def action_toggle_pause(self) -> None:
+        """space: resume the highlighted session's run (the run screen's own key for pause/resume)."""
+        self._open("resume")
 
     def action_rename(self) -> None:
         sid = self.current_id()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Button, Footer, Header, OptionList
 
@@ -34,6 +34,7 @@ from scsafety_tui.spot import AUTO, spot_config, spot_item, start_spot
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.taxonomy import Taxonomy, taxonomy_for
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.bridge import EventBridge
 from scsafety_tui.tui.messages import EngineEvent, RunEnded
 from scsafety_tui.tui.model import from_transcript
@@ -57,12 +58,11 @@ DEMO_DELAYS = (0.05, 0.01)
 
 class SpotScreen(WorkerScreen):
     CSS_PATH = "../spot.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # priority: the prompt boxes have focus most of the time and must not swallow the run key
-        Binding("ctrl+r", "run", "Run / re-run", priority=True),
-        Binding("ctrl+o", "focus_history", "History"),
-        Binding("escape", "back", "Back"),
-    ]
+    # ctrl+r has priority (keymap): the prompt boxes have focus most of the time and must not swallow it;
+    # ? types into them, F1 opens help from anywhere
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app.help", "run", "focus_history", "back")
+    HELP_TITLE = "Spot check"
+    HELP_NOTES = "In a prompt box ? is typed: F1 opens this help from anywhere."
     app: ScSafetyApp
 
     def __init__(self, *, demo_delays: tuple[float, float] = DEMO_DELAYS) -> None:

@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header
 
 from scsafety_tui.store import queries
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.model import from_transcript
 from scsafety_tui.tui.screens.base import WorkerScreen
 from scsafety_tui.tui.text import visible
@@ -29,11 +30,9 @@ class Pane:
 
 
 class TranscriptScreen(WorkerScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "dismiss", "Back"),
-        Binding("m", "toggle_markdown", "Markdown"),
-        Binding("t", "toggle_thinking", "Reasoning"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app.help", "back", "toggle_markdown",
+                                                            "toggle_thinking")
+    HELP_TITLE = "Transcript"
     app: ScSafetyApp
 
     def __init__(self, panes: list[Pane], title: str = "") -> None:
@@ -68,6 +67,9 @@ class TranscriptScreen(WorkerScreen):
         for lane in self.lanes:
             lane.touch()
             lane.flush(lambda rnd: "", self.markdown, True, False, self.thoughts)
+
+    def action_back(self) -> None:
+        self.dismiss()
 
     def action_toggle_markdown(self) -> None:
         self.markdown = not self.markdown

@@ -8,11 +8,12 @@ from typing import ClassVar
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import DataTable, Footer, Header
 
 from scsafety_tui.compare import TriageRow, triage
 from scsafety_tui.store import queries
+from scsafety_tui.tui import keymap
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.screens.labelling import Labelling
 from scsafety_tui.tui.screens.transcript import Pane, TranscriptScreen
@@ -22,7 +23,9 @@ from scsafety_tui.tui.widgets.answer_table import score_text
 
 class TriageScreen(Labelling):
     CSS_PATH = "../browse.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Back")]
+    BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("app.help", "back")
+    HELP_TITLE = "Triage"
+    HELP_NOTES = "The focused answer is the highlighted row; enter shows its conversation."
 
     def __init__(self, session_id: int) -> None:
         super().__init__()
@@ -76,8 +79,11 @@ class TriageScreen(Labelling):
             return None
         return AnswerRef(self.session_id, r.item_id, r.target, r.round, r.judge_score, r.human, r.turn_id)
 
-    async def label_applied(self, ref: AnswerRef, score: int | None) -> None:
+    async def label_applied(self, ref: AnswerRef, score: int | None, note: str) -> None:
         await self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss()
 
     @on(DataTable.RowSelected)
     def chosen(self) -> None:

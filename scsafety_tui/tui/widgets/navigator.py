@@ -1,7 +1,10 @@
 """The item list: one row per bank item, one glyph per round for each target; selecting a row pins it.
 
 Glyphs: · pending  ▸ streaming  … judging  0/1/2 score (⁰/¹/² truncated)  ? judge failed  ✗ error
-∅ empty answer  ⊘ blocked  – not asked.
+∅ empty answer  ⊘ blocked  – not asked. A labelled answer is underlined (in human-adjusted mode it shows
+the label's score); a round scored below the one before (R2 < R1: a flip) is drawn reversed.
+A cell cursor (←/→) picks one answer, target × round: the label keys apply to it, and the border's
+subtitle says what it holds (judge, human label, note).
 Drawn with the Line API from one cached strip per row: a glyph change redraws one row, not the list.
 """
 
@@ -19,10 +22,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from scsafety_tui.questions import Item
+from scsafety_tui.tui.findings import flip_rounds
 from scsafety_tui.tui.messages import ItemChosen
 from scsafety_tui.tui.text import raw
 
 ITEM_WIDTH = 17
+SCORES = {"0": 0, "1": 1, "2": 2, "⁰": 0, "¹": 1, "²": 2}
 GLYPH_CLASS = {"0": "score-0", "1": "score-1", "2": "score-2", "⁰": "score-0", "¹": "score-1", "²": "score-2",
                "✗": "error", "∅": "error", "⊘": "blocked", "▸": "active", "…": "active", "?": "blocked",
                "·": "muted", "–": "muted"}
@@ -34,10 +39,12 @@ class Navigator(ScrollView, can_focus=True):
         Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
         Binding("home", "move(-100000)", show=False), Binding("end", "move(100000)", show=False),
         Binding("enter", "choose", "Pin item", show=False),
+        Binding("left", "cell(-1)", show=False), Binding("right", "cell(1)", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "navigator--header", "navigator--cursor", "navigator--score-0", "navigator--score-1",
-        "navigator--score-2", "navigator--error", "navigator--blocked", "navigator--active", "navigator--muted"}
+        "navigator--score-2", "navigator--error", "navigator--blocked", "navigator--active", "navigator--muted",
+        "navigator--cell", "navigator--labelled", "navigator--flip"}
 
     def __init__(self) -> None:
         super().__init__(id="navigator")
@@ -51,6 +58,17 @@ class Navigator(ScrollView, can_focus=True):
         self._keep: Callable[[Item], bool] = lambda it: True
         self._rounds = 2
         self._base: Style | None = None
+        self.col = 0
+        """The cell cursor: target index × rounds + round - 1 (the answer the label keys apply to)."""
+        self.human = False
+        """Human-adjusted: a labelled answer shows the label's score."""
+        self.label_of: Callable[[str, str, int], int | None] = lambda item, target, rnd: None
+        """The human label of (item, target, round), set by the screen (its state holds the labels)."""
+        self.detail_of: Callable[[str, str, int], str] = lambda item, target, rnd: ""
+        """What the subtitle says about the answer under the cell cursor."""
+        self.filter_label = ""
+        self._live = False
+        """The filter reads the run's state: applied again when glyphs change (new failures appear)."""
 
     # ------------------------------------------------------------ content
 
@@ -78,14 +96,30 @@ class Navigator(ScrollView, can_focus=True):
         pending, self._pending = self._pending, set()
         for item_id in pending:
             self._rows.pop(item_id, None)
+        if pending and self._live:
+            current = self.current_item()
+            self._fill()
+            self.point_at(current or "")
         if pending:
             self.refresh()  # rows come from the cache; only the changed ones are rendered again
+            self._describe()
 
-    def filter(self, label: str, keep: Callable[[Item], bool]) -> None:
+    def redraw(self, item_id: str | None = None) -> None:
+        """Draw one item's row (a label changed) or every row (the scoring mode changed) on the next flush."""
+        if item_id is None:
+            self._rows.clear()
+            self._pending.update(self.shown or [""])
+        else:
+            self._pending.add(item_id)
+
+    def filter(self, label: str, keep: Callable[[Item], bool], *, live: bool = False) -> None:
+        """Show only the items that pass `keep`; live: it reads state that changes during a run."""
         current = self.current_item()
-        self._keep = keep
-        self.border_title = raw(f"items · {label}") if label else "items"  # a bank's taxonomy name
+        self._keep, self._live = keep, live
+        self.filter_label = label
         self._fill()
+        # a bank's taxonomy name or a search text: shown literally
+        self.border_title = raw(f"items · {label} · {len(self.shown)} of {len(self.items)}") if label else "items"
         self.point_at(current or "")
 
     def _fill(self) -> None:
@@ -98,6 +132,31 @@ class Navigator(ScrollView, can_focus=True):
 
     def current_item(self) -> str | None:
         return self.shown[self.cursor] if 0 <= self.cursor < len(self.shown) else None
+
+    def current_answer(self) -> tuple[str, str, int] | None:
+        """(item, target, round) under the cell cursor."""
+        item = self.current_item()
+        if item is None or not self.targets:
+            return None
+        index, rnd = divmod(self.col, self._rounds)
+        return item, self.targets[index], rnd + 1
+
+    def point_at_answer(self, target: str, rnd: int) -> None:
+        if target in self.targets:
+            self.col = self.targets.index(target) * self._rounds + max(0, min(self._rounds - 1, rnd - 1))
+            self._rows.pop(self.current_item() or "", None)
+            self.refresh()
+            self._describe()
+
+    def action_cell(self, delta: int) -> None:
+        self.col = max(0, min(len(self.targets) * self._rounds - 1, self.col + delta))
+        self._rows.pop(self.current_item() or "", None)  # the cell mark is part of the cursor row's strip
+        self.refresh()
+        self._describe()
+
+    def _describe(self) -> None:
+        answer = self.current_answer()
+        self.border_subtitle = raw(self.detail_of(*answer)) if answer else ""
 
     def step(self, from_item: str | None, delta: int) -> str | None:
         """The shown item `delta` rows from from_item (or the first/last one)."""
@@ -112,7 +171,11 @@ class Navigator(ScrollView, can_focus=True):
             self.move_cursor(self.shown.index(item_id))
 
     def move_cursor(self, row: int) -> None:
+        old = self.current_item()
         self.cursor = max(0, min(len(self.shown) - 1, row))
+        for item_id in (old, self.current_item()):  # the cell mark moves with the cursor row
+            self._rows.pop(item_id or "", None)
+        self._describe()
         top, height = self.scroll_offset.y, max(1, self.scrollable_content_region.height - 1)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
@@ -155,7 +218,7 @@ class Navigator(ScrollView, can_focus=True):
         item_id = self.shown[row]
         strip = self._rows.get(item_id)
         if strip is None:
-            strip = self._rows[item_id] = self._row(item_id, base)
+            strip = self._rows[item_id] = self._row(item_id, base, self.col if row == self.cursor else -1)
         if row == self.cursor:
             cursor = self.get_component_rich_style("navigator--cursor", partial=True)
             strip = Strip(list(Segment.apply_style(iter(strip), post_style=cursor)), strip.cell_length)
@@ -164,13 +227,26 @@ class Navigator(ScrollView, can_focus=True):
     def _style(self, glyph: str) -> Style:
         return self.get_component_rich_style(f"navigator--{GLYPH_CLASS.get(glyph, 'muted')}", partial=True)
 
-    def _row(self, item_id: str, base: Style) -> Strip:
+    def _row(self, item_id: str, base: Style, cell: int = -1) -> Strip:
+        """One item's row; cell: the index of the answer under the cell cursor (-1: not this row)."""
         segments = [Segment(" " + item_id[:ITEM_WIDTH].ljust(ITEM_WIDTH), base)]
         pending = "·" * self._rounds
-        for t in self.targets:
+        for i, t in enumerate(self.targets):
             segments.append(Segment("  ", base))
-            marks = self._glyphs.get((item_id, t), pending).ljust(self._rounds)
-            segments += [Segment(g, base + self._style(g)) for g in marks]
+            marks = list(self._glyphs.get((item_id, t), pending).ljust(self._rounds))
+            labels = [self.label_of(item_id, t, r) for r in range(1, len(marks) + 1)]
+            if self.human:
+                marks = [str(h) if h is not None else g for g, h in zip(marks, labels, strict=True)]
+            flips = flip_rounds([SCORES.get(g) for g in marks])
+            for r, g in enumerate(marks, 1):
+                style = base + self._style(g)
+                if labels[r - 1] is not None:
+                    style += self.get_component_rich_style("navigator--labelled", partial=True)
+                if r in flips:
+                    style += self.get_component_rich_style("navigator--flip", partial=True)
+                if i * self._rounds + r - 1 == cell:
+                    style += self.get_component_rich_style("navigator--cell", partial=True)
+                segments.append(Segment(g, style))
         return Strip(segments)
 
     def _header(self, base: Style) -> Strip:
