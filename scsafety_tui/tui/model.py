@@ -30,6 +30,8 @@ class TurnModel:
     round: int
     prompt: str = ""
     origin: str = "bank"
+    via: str = ""
+    """The template id or attacker strategy the prompt came from ('' for the bank's own turns)."""
     text: str = ""
     state: str = WAITING
     error: str = ""
@@ -40,6 +42,8 @@ class TurnModel:
     reasons: list[Reason] = field(default_factory=list)
     human: int | None = None
     """A human label's score, shown beside the judges' verdict."""
+    human_note: str = ""
+    """The human label's note, shown with it."""
     reasoning: str = ""
     """The model's reasoning, kept apart from its answer (shown dimmed, on request)."""
     finish_reason: str | None = None
@@ -63,6 +67,8 @@ class ConvModel:
     status: str = "pending"  # pending | running | done | error | cancelled
     turns: dict[int, TurnModel] = field(default_factory=dict)
     error: str = ""
+    stop: str = ""
+    """Why an attacker's follow-ups stopped (the ConversationFinished event's text); '' for none."""
 
     def turn(self, rnd: int) -> TurnModel:
         t = self.turns.get(rnd)
@@ -94,6 +100,7 @@ def _answer(turn: TurnModel, row: TurnRow) -> None:
     turn.reasoning, turn.finish_reason = row.reasoning, row.finish_reason
     turn.kind, turn.error = row.error_kind or "", row.error or ""
     turn.human = row.label[0] if row.label else None
+    turn.human_note = row.label[2] if row.label else ""
     if row.reasoning_verdicts:
         turn.reasoning_reasons = [Reason(v.judge, v.score, v.reason or v.error or "")
                                   for v in row.reasoning_verdicts]

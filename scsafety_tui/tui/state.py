@@ -147,6 +147,7 @@ class RunState:
         key = (ev.item_id, ev.target)
         turn = self._conv(key).turn(ev.round)
         turn.prompt, turn.state, turn.note = ev.prompt, STREAMING, ""
+        turn.origin, turn.via = ev.origin, ev.via
         self._mark(key, ev.round, ACTIVE)
         return key
 
@@ -196,7 +197,7 @@ class RunState:
     def _finished(self, ev: ConversationFinished) -> ConvKey:
         key = (ev.item_id, ev.target)
         conv = self.live.pop(key, None) or ConvModel(*key)
-        conv.status = ev.status
+        conv.status, conv.stop = ev.status, ev.stop
         for turn in conv.turns.values():
             if turn.live or (turn.state == JUDGING and ev.status == "cancelled"):
                 turn.state = CANCELLED
@@ -231,6 +232,25 @@ class RunState:
             if t == target:
                 return conv
         return None
+
+    def lanes_on(self) -> dict[str, int]:
+        """Item id → how many targets have it in flight, in start order of each item's newest start."""
+        counts: dict[str, int] = {}
+        for item_id, _ in self.live:
+            counts[item_id] = counts.pop(item_id, 0) + 1  # re-inserted: the last start orders it last
+        return counts
+
+    def follow_item(self, current: str | None = None) -> str | None:
+        """The item every following lane shows: the one most targets are on, the newest on ties. The
+        current one is kept while no item is on more targets (lanes don't chase each new start), and
+        while nothing is in flight."""
+        counts = self.lanes_on()
+        if not counts:
+            return current
+        best = max(reversed(counts), key=counts.__getitem__)  # max keeps the first: the newest of a tie
+        if current is not None and counts.get(current, 0) >= counts[best]:
+            return current
+        return best
 
 
 _HANDLERS: dict[type[Event], Callable[[RunState, Any], ConvKey | None]] = {

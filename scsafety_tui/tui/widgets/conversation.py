@@ -32,7 +32,7 @@ def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: b
     target: this answer is the one the label keys (0/1/2/x) apply to, so say so under its badge.
     thoughts: show the model's reasoning in full (dimmed); otherwise one collapsed line says it is there."""
     r = turn.round
-    origin = "(attacker)" if turn.origin == "attacker" else ""
+    origin = "" if turn.origin == "bank" else f"({turn.origin}{' · ' + turn.via if turn.via else ''})"
     # No space after the label: Rich wraps at spaces and would push a CJK prompt to the next line.
     blocks: list[Block] = [(("q", r, origin, turn.prompt), "prompt",
                             lambda: Text.assemble((f"Q{r}{origin}", "bold reverse"), raw(turn.prompt)))]
@@ -43,7 +43,7 @@ def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: b
         blocks.append((("a", r, "live", stream), "answer",
                        lambda: raw(stream) + Text("▍", style="dim") if stream else Text("…", style="dim")))
     elif turn.state == "pending":
-        blocks.append((("a", r, "pending"), "muted", lambda: Text("· not started")))
+        blocks.append((("a", r, "pending"), "muted", lambda: Text("· waiting: this model has not reached it yet")))
     elif not turn.text:
         empty = "(no answer)" if turn.state in (ERROR, BLOCKED, CANCELLED) else ""
         blocks.append((("a", r, "empty", empty), "muted", lambda: Text(empty)))
@@ -77,6 +77,11 @@ def turn_blocks(turn: TurnModel, stream: str, md: bool, reasons: bool, target: b
             Text.assemble((f"{j} → reasoning {'?' if s is None else s}", "bold"), "\n", raw(t))
             for j, s, t in rlines)))
     return blocks
+
+
+def stop_block(stop: str) -> Block:
+    """The line under an attacked conversation: which strategy, after which round, and why it stopped."""
+    return ("stop", stop), "note", lambda: Text.assemble(("⏹ ", "bold"), raw(stop))
 
 
 def _judge_flags(turn: TurnModel) -> str:
@@ -130,7 +135,8 @@ def _badge(turn: TurnModel) -> Block:
     r, s, h = turn.round, turn.score, turn.human
     if h is not None and turn.state == SCORED:  # the human's score colours the badge: it is the one that counts
         judge = "?" if s is None else s
-        return ("b", r, s, h), f"score-{h}", lambda: Text(f" R{r} judge {judge} · human {h} ")
+        note = f"“{turn.human_note}” " if turn.human_note else ""  # the note goes where the label goes
+        return ("b", r, s, h, note), f"score-{h}", lambda: Text.assemble(f" R{r} judge {judge} · human {h} ", raw(note))
     if turn.state == JUDGING:
         return ("b", r, "judging"), "judging", lambda: Text(f" R{r} … judging ")
     if s is None:
