@@ -51,8 +51,8 @@ async def test_leaderboard_switches_verdict_sets_and_lists_their_disagreements(d
         assert "verdict set: the run's own" in screen.sub_title
         assert screen.query_one("#lb-overall", ReportTable).border_title.endswith("verdict set: the run's own")
         text = " ".join(screen_text(pilot).split())
-        assert f"set 'heuristic' vs the run's own set: weighted κ {hand_kappa([(run[k], heur[k]) for k in run]):.2f}" \
-            .replace("set 'heuristic' vs the run's own set", "the run's own set vs set 'heuristic'") in text
+        assert f"the run's own set vs set 'heuristic': weighted κ {hand_kappa([(run[k], heur[k]) for k in run]):.2f}" \
+            in text
 
         await pilot.press("g")  # the heuristic's set
         await wait_until(pilot, lambda: screen.vset == "heuristic" and _overall(screen) == hand_totals(
@@ -84,3 +84,29 @@ async def test_leaderboard_switches_verdict_sets_and_lists_their_disagreements(d
         await wait_until(pilot, lambda: app.screen is screen)
         await pilot.press("g")  # round again to the run's own set
         await wait_until(pilot, lambda: screen.vset == "" and _overall(screen) == hand_totals(db_file, sid, ""))
+
+
+async def test_a_hostile_set_name_is_shown_literally_on_the_leaderboard(demo_url, db_file):
+    from test_rejudge_sets import HOSTILE
+
+    from scsafety_tui.textsafe import visible
+
+    config = config_for(demo_url, ("demo-guardian",))
+    sid, _, _ = await run_session(db_file, config, bank(2), name="hostile set")
+    store = await Store.open(db_file)
+    try:
+        await rejudge(store, sid, judges=["heuristic"], vset=HOSTILE)
+    finally:
+        await store.close()
+    app = app_for(db_file, None)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_leaderboard(sid)
+        await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen) and app.screen.rows)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: app.screen.vset == HOSTILE)
+        text = screen_text(pilot)
+        assert "[bold red]x[/]" in text and visible("\x1b[31m红") in text  # markup as text, ESC made visible
+        assert f"verdict set: {visible(HOSTILE)}" in " ".join(text.split())
+        # every table's title names the set: never parsed as markup, never a raw ESC on the terminal
+        assert "\x1b" not in app.export_screenshot()
+        assert "SC-Safety overall · verdict set: [bold red]x[/]" in text

@@ -26,7 +26,7 @@ class ReportTable(DataTable[Text]):
 
     def show(self, data: TableData) -> int:
         """Bring the table up to date; returns how many cells changed (all of them on first use)."""
-        self.border_title = data.title
+        self.border_title = Text(visible(data.title))  # a title may hold user text (a verdict set's name)
         shape = (len(data.rows), len(data.header))
         if shape != self.shape:  # first use (or different rows): build it
             self.clear(columns=True)
