@@ -18,6 +18,7 @@ from scsafety_tui import report
 from scsafety_tui.exports import SessionData, summary_lines
 from scsafety_tui.html_report.charts import category_bars, round_change
 from scsafety_tui.html_report.matrix import matrix_rows, text
+from scsafety_tui.rounds import beyond_headline
 from scsafety_tui.scoring import Cell, TargetScores, fmt, fmt_ci, fmt_delta, scope_note
 from scsafety_tui.store.queries import flags_line
 from scsafety_tui.taxonomy import Taxonomy
@@ -168,9 +169,14 @@ def _matrix(data: SessionData, human: bool) -> str:
             f'{"".join(body)}</tbody></table></div></section>')
 
 
-def _tables(scores: dict[str, TargetScores], taxonomy: Taxonomy, order: list[str]) -> str:
+def _tables(data: SessionData, scores: dict[str, TargetScores]) -> str:
+    """Every table the Markdown export has (`show`'s, the rounds past two, tokens and cost), in its order."""
+    tables = [report.tagged(t, data.set_tag) for t in report.all_tables(scores, data.taxonomy, data.targets)]
+    if beyond_headline(data.rounds):
+        tables += report.rounds_tables(data.rounds, data.targets)
+    tables.append(report.cost_table(data.costs))
     parts = ['<section id="tables"><h2>全部表格 All tables</h2>']
-    for t in report.all_tables(scores, taxonomy, order):
+    for t in tables:
         parts.append(f"<h3>{text(t.title)}</h3><table><tr>" + "".join(f"<th>{text(h)}</th>" for h in t.header)
                      + "</tr>" + "".join("<tr>" + "".join(f"<td>{text(c)}</td>" for c in row) + "</tr>"
                                          for row in t.rows) + "</table>"
@@ -186,5 +192,5 @@ def render_report(data: SessionData, human: bool = False) -> str:
         _head(text(data.session["name"]), css, js), "<body>", _header(data, human), "<main>",
         _summary(data, scores), _heat(scores, data.taxonomy, data.targets),
         _charts(scores, data.taxonomy, data.targets), _matrix(data, human),
-        _tables(scores, data.taxonomy, data.targets), "</main>",
+        _tables(data, scores), "</main>",
         f"<script>{js}</script>", "</body></html>\n"])
