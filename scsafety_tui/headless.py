@@ -138,7 +138,7 @@ async def follow_up_report(store: Store, sid: int, rows: list[AnswerRow], consol
     if beyond_headline(summaries):
         for table in report.rounds_tables(summaries, await queries.target_keys(store, sid)):
             console.print(report.rich_table(report.tagged(table, tag)))
-    return summary_lines([(r.follow_up, r.stop_reason) for r in await queries.follow_ups(store, sid)])
+    return summary_lines(await queries.follow_ups(store, sid))
 
 
 async def print_tables(store: Store, sid: int, console: Console, *, human: bool = False, vset: str = "",
@@ -152,7 +152,7 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
     chosen = await queries.require_set(store, sid, vset)
     rows = await queries.answer_rows(store, sid, vset)
     scores = await queries.session_scores(store, sid, human=human, rows=rows)
-    judged_by = (", ".join(session.judge_keys) if session.judge_mode == "model"
+    judged_by = (", ".join(session.judge_labels) if session.judge_mode == "model"
                  else "heuristic (offline lexicon judge, coarse)") if not vset else ", ".join(chosen.judges)
     set_lines, differ = await set_report(store, sid, vset, against,
                                          {s.id: s.name_zh for s in taxonomy.sub_dimensions})

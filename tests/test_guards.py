@@ -181,6 +181,17 @@ async def test_a_session_judged_by_guards_stores_kind_category_and_raw(tmp_path,
         assert (llama["score"], llama["category"], llama["raw"]) == (0, "S2 Non-Violent Crimes", "unsafe\nS2")
         assert llama["reason"] == "Llama Guard: unsafe (S2 Non-Violent Crimes) → 0" and llama["prompt_hash"]
         assert "Llama Guard: unsafe (S2 Non-Violent Crimes) → 0" in to_markdown(data)
+        # `show` names each guard judge with its kind
+        import io
+
+        from rich.console import Console
+
+        from scsafety_tui.headless import print_tables
+
+        buf = io.StringIO()
+        await print_tables(store, sid, Console(file=buf, width=200))
+        assert ("judge: demo-qwen3guard (qwen3guard), demo-llamaguard (llamaguard), demo-shieldlm (shieldlm)"
+                in buf.getvalue())
     finally:
         await store.close()
 

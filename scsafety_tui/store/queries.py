@@ -160,6 +160,12 @@ class StoredSession:
         """The snapshot's judge target keys (whatever its mode)."""
         return [t.get("key", "") for t in self.snapshot.get("judge", {}).get("targets", [])]
 
+    @property
+    def judge_labels(self) -> list[str]:
+        """The judge keys as shown: a guard judge with its kind, "g (llamaguard)"."""
+        return [f"{t.get('key', '')} ({t['kind']})" if t.get("kind", "rubric") != "rubric" else t.get("key", "")
+                for t in self.snapshot.get("judge", {}).get("targets", [])]
+
 
 async def _all(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
     return await store.fetchall(sql, params)
