@@ -305,32 +305,32 @@ def stop_text(stop: str, record: FollowUp | None) -> str:
     return f"{who} stopped" + (f" after round {asked}" if asked else "") + f": {why}"
 
 
-def summary_lines(records: Sequence[tuple[FollowUp | None, str | None]]) -> list[str]:
-    """What `show` says about a session's follow-ups: how many conversations got templates (by pretext) or
-    the attacker (by strategy), and why the attacker stopped. Empty when every item had its own turns."""
+def summary_lines(records: Sequence[Any]) -> list[str]:
+    """What `show` says about a session's follow-ups (records: anything with item_id, follow_up, stop_reason,
+    as store.queries.FollowUpRow): how many items got templates (by pretext) or the attacker (by strategy),
+    and why the attacker stopped, per conversation. Empty when every item had its own turns."""
     from collections import Counter
 
-    pretexts: Counter[str] = Counter()
-    strategies: Counter[str] = Counter()
+    items: dict[str, FollowUp] = {}
     stops: Counter[str] = Counter()
-    templated = attacked = 0
-    for record, stop in records:
-        if record is None or record.mode == "bank":
+    attacked = 0
+    for r in records:
+        if r.follow_up is None or r.follow_up.mode == "bank":
             continue
-        if record.mode == "templates":
-            templated += 1
-            pretexts.update(t["pretext"] for t in record.templates)
-        else:
+        items.setdefault(r.item_id, r.follow_up)
+        if r.follow_up.mode == "attacker":
             attacked += 1
-            strategies[record.strategy] += 1
-            if stop:
-                stops[stop] += 1
+            stops[r.stop_reason or "not finished"] += 1
+    templated = [f for f in items.values() if f.mode == "templates"]
+    strategies = Counter(f.strategy for f in items.values() if f.mode == "attacker")
+    pretexts = Counter(t["pretext"] for f in templated for t in f.templates)
+    total = len({r.item_id for r in records})
     lines = []
     if templated:
-        lines.append(f"follow-ups: {templated} of {len(records)} conversation(s) got template follow-ups"
-                     f" (pretexts: {', '.join(f'{p} {n}' for p, n in pretexts.most_common())})")
-    if attacked:
-        lines.append(f"follow-ups: {attacked} of {len(records)} conversation(s) attacked"
-                     f" (strategy: {', '.join(f'{s} {n}' for s, n in strategies.most_common())}); stopped: "
-                     + (", ".join(f"{STOP_REASONS.get(s, s)} {n}" for s, n in stops.most_common()) or "—"))
+        lines.append(f"follow-ups: {len(templated)} of {total} item(s) got template follow-ups, the same for every"
+                     f" target (pretexts: {', '.join(f'{p} {n}' for p, n in pretexts.most_common())})")
+    if strategies:
+        lines.append(f"follow-ups: {sum(strategies.values())} of {total} item(s) attacked (strategy: "
+                     f"{', '.join(f'{s} {n}' for s, n in strategies.most_common())}); {attacked} conversation(s)"
+                     " stopped: " + ", ".join(f"{STOP_REASONS.get(s, s)} {n}" for s, n in stops.most_common()))
     return lines

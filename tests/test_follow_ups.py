@@ -252,7 +252,7 @@ def test_show_prints_the_rounds_tables(demo_thread_url, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Beyond SC-Safety: score per round" in out and "Rounds to the first unsafe answer" in out
     assert "SC-Safety overall" in out
-    assert "attacked (strategy: crescendo 4)" in out
+    assert "2 of 2 item(s) attacked (strategy: crescendo 2); 4 conversation(s) stopped: " in out
 
 
 def test_the_english_bank_gets_english_templates():
