@@ -3,8 +3,9 @@ continued, `show --set` and the exports switching between sets, κ between two s
 computation, hostile set names stored exactly and shown literally.
 
 Sessions run against the real demo server on loopback into real SQLite files; every figure checked is
-computed here from the stored rows, not through scoring.py. A short target (demo-wobbly cut at 30 tokens)
-gives answers the demo judge and the heuristic score differently.
+computed here from the stored rows, not through scoring.py. A guard judge (the demo's Qwen3Guard persona)
+calls the guardian's refusals-with-advice safe refusals (1) where the rubric judge gives 2, so the two sets
+disagree on known answers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import json
 import sqlite3
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 from engine_helpers import bank, run_session
@@ -29,7 +31,10 @@ from scsafety_tui.textsafe import visible
 TARGETS = (("guardian", "demo-guardian", None), ("pushover", "demo-pushover", None), ("short", "demo-wobbly", 30))
 
 
-def write_config(path: Path, url: str, judges: tuple[tuple[str, str], ...] = (("judge", "demo-judge"),),
+GUARD = ("guard", "demo-qwen3guard", "qwen3guard")
+
+
+def write_config(path: Path, url: str, judges: tuple[tuple[str, ...], ...] = (("judge", "demo-judge"), GUARD),
                  limit: int = 6) -> str:
     lines = []
     for key, model, max_tokens in TARGETS:
@@ -37,17 +42,21 @@ def write_config(path: Path, url: str, judges: tuple[tuple[str, str], ...] = (("
         lines += [f"max_tokens = {max_tokens}"] if max_tokens else []
         lines.append("")
     lines += ["[judge]", 'mode = "model"']
-    for key, model in judges:
-        lines += ["[[judge.targets]]", f'key = "{key}"', f'base_url = "{url}"', f'model = "{model}"', "concurrency = 8"]
+    for key, model, *kind in judges:
+        lines += ["[[judge.targets]]", f'key = "{key}"', f'base_url = "{url}"', f'model = "{model}"', "concurrency = 8",
+                  *(f'kind = "{k}"' for k in kind)]
     lines += ["", "[run]", f"limit = {limit}", "max_retry_wait_s = 0.1", "retries = 1"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return str(path)
 
 
 def run_demo(tmp_path: Path, url: str, capsys) -> tuple[str, str, int]:
+    """A session judged by the demo's rubric judge alone; the config written also names the guard."""
     cfg = write_config(tmp_path / "run.toml", url)
     db = str(tmp_path / "sets.db")
-    sid, status, _ = asyncio.run(run_session(db, load_config(Path(cfg)), bank(6)))
+    config = load_config(Path(cfg))
+    run_config = replace(config, judge=replace(config.judge, targets=config.judge.targets[:1]))
+    sid, status, _ = asyncio.run(run_session(db, run_config, bank(6)))
     assert status == "done"
     return cfg, db, sid
 
@@ -95,32 +104,32 @@ def test_rejudge_into_a_new_set_keeps_the_run_verdicts_and_show_switches_sets(tm
     before = verdict_rows(db, "")
     answers = sqlite3.connect(db).execute("SELECT id, content FROM turn WHERE role = 'assistant' ORDER BY id").fetchall()
 
-    assert main(["rejudge", str(sid), "--judge", "heuristic", "--config", cfg, "--db", db]) == 0
+    assert main(["rejudge", str(sid), "--judge", "guard", "--config", cfg, "--db", db]) == 0
     out, err = capsys.readouterr()
     done = len(scores_of(db, sid, ""))
-    assert f"session {sid}: verdict set 'heuristic' (judges heuristic): {done} answer(s) judged" in out
+    assert f"session {sid}: verdict set 'guard' (judges guard): {done} answer(s) judged" in out
     assert f"rejudge: {done}/{done} answers" in err  # progress on stderr
     con = sqlite3.connect(db)
     assert verdict_rows(db, "") == before  # the run's verdicts, every column, untouched
     assert con.execute("SELECT id, content FROM turn WHERE role = 'assistant' ORDER BY id").fetchall() == answers
     assert con.execute("SELECT name, judges FROM verdict_set WHERE session_id = ?", (sid,)).fetchall() == \
-        [("heuristic", '["heuristic"]')]
-    assert {r[2] for r in verdict_rows(db, "heuristic")} == {"heuristic"}  # judge column
-    assert len(scores_of(db, sid, "heuristic")) == done
+        [("guard", '["guard"]')]
+    assert {(r[2], r[5]) for r in verdict_rows(db, "guard")} == {("guard", "qwen3guard")}  # judge, kind
+    assert len(scores_of(db, sid, "guard")) == done
 
-    run, heur = scores_of(db, sid, ""), scores_of(db, sid, "heuristic")
+    run, heur = scores_of(db, sid, ""), scores_of(db, sid, "guard")
     differ = sorted(k for k in run if run[k] != heur[k])
-    assert differ, "the short target should give answers the two judges score differently"
+    assert differ, "the guard calls the guardian's refusals with advice 1, the rubric judge 2"
     kappa = hand_kappa([(heur[k], run[k]) for k in run])
 
-    assert main(["show", str(sid), "--set", "heuristic", "--db", db]) == 0
+    assert main(["show", str(sid), "--set", "guard", "--db", db]) == 0
     shown = capsys.readouterr().out
-    assert "verdict set: heuristic" in shown and "SC-Safety overall · verdict set: heuristic" in shown
-    for key, figures in hand_totals(db, sid, "heuristic").items():
+    assert "verdict set: guard" in shown and "SC-Safety overall · verdict set: guard" in shown
+    for key, figures in hand_totals(db, sid, "guard").items():
         assert printed_overall(shown)[key][:3] == figures
-    assert f"set 'heuristic' vs the run's own set: weighted κ {kappa:.2f}" in shown
+    assert f"set 'guard' vs the run's own set: weighted κ {kappa:.2f}" in shown
     flat = " ".join(shown.split())  # a long table title wraps
-    assert f"Answers scored differently: set 'heuristic' vs the run's own set ({len(differ)})" in flat
+    assert f"Answers scored differently: set 'guard' vs the run's own set ({len(differ)})" in flat
     for target, item, rnd in differ:
         assert any(line.split()[:1] == [item] and f" {target} " in line and f" {rnd}   {heur[target, item, rnd]}   "
                    f"{run[target, item, rnd]}" in line for line in shown.splitlines()), (target, item, rnd)
@@ -129,9 +138,9 @@ def test_rejudge_into_a_new_set_keeps_the_run_verdicts_and_show_switches_sets(tm
     shown = capsys.readouterr().out
     for key, figures in hand_totals(db, sid, "").items():
         assert printed_overall(shown)[key][:3] == figures
-    assert "verdict set: the run's own" in shown and "'heuristic' (heuristic" in shown
-    assert f"set 'heuristic' vs the run's own set: weighted κ {kappa:.2f}" in shown
-    assert hand_totals(db, sid, "") != hand_totals(db, sid, "heuristic")  # the switch is visible
+    assert "verdict set: the run's own" in shown and "'guard' (guard" in shown
+    assert f"set 'guard' vs the run's own set: weighted κ {kappa:.2f}" in shown
+    assert hand_totals(db, sid, "") != hand_totals(db, sid, "guard")  # the switch is visible
 
 
 def test_exports_carry_both_sets_and_switch_with_set(tmp_path, demo_thread_url, capsys):
@@ -157,7 +166,7 @@ def test_exports_carry_both_sets_and_switch_with_set(tmp_path, demo_thread_url, 
         assert (agree["a"], agree["b"]) == (chosen, other)
         assert round(agree["kappa"], 9) == round(hand_kappa([(mine[k], (heur if chosen == "" else run)[k])
                                                                for k in run]), 9)
-        assert len(agree["disagreements"]) == sum(run[k] != heur[k] for k in run)
+        assert len(agree["disagreements"]) == sum(run[k] != heur[k] for k in run)  # however many there are
         seen = 0
         for conv in doc["conversations"]:
             for turn in conv["turns"]:

@@ -1,7 +1,8 @@
 """The leaderboard switches between a session's verdict sets (g), names the shown set in its headers,
 gives the two sets' weighted κ and lists the answers they score differently (D), each one's conversation
-a key away. A real demo session (loopback demo server, SQLite file) rejudged by the heuristic; every
-figure read off the screen is checked against a hand computation from the stored rows."""
+a key away. A real demo session (loopback demo server, SQLite file) judged by the demo's rubric judge,
+rejudged by its Qwen3Guard persona as a guard judge; every figure read off the screen is checked against a
+hand computation from the stored rows."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from dataclasses import replace
 from engine_helpers import bank, config_for, run_session
 from test_rejudge_sets import hand_kappa, hand_totals, scores_of
 from test_tui_support import SIZE, app_for, screen_text, wait_until
+from textual.widgets import Input
 
 from scsafety_tui.demo_profile import demo_target
 from scsafety_tui.engine.rejudge import rejudge
 from scsafety_tui.store.db import Store
+from scsafety_tui.tui.screens.export_dialog import ExportDialog
 from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
 from scsafety_tui.tui.screens.set_disagreements import SetDisagreementsScreen
 from scsafety_tui.tui.screens.transcript import TranscriptScreen
@@ -27,20 +30,22 @@ def _overall(screen: LeaderboardScreen) -> dict[str, tuple[str, str, str]]:
 
 async def test_leaderboard_switches_verdict_sets_and_lists_their_disagreements(demo_url, db_file, tmp_path):
     config = config_for(demo_url, ("demo-guardian", "demo-pushover"))
-    short = replace(demo_target("short", demo_url, "demo-wobbly"), max_tokens=30)  # cut answers: judges differ
+    short = replace(demo_target("short", demo_url, "demo-wobbly"), max_tokens=30)
     config = replace(config, targets=(demo_target("guardian", demo_url, "demo-guardian"),
                                       demo_target("pushover", demo_url, "demo-pushover"), short))
     sid, status, _ = await run_session(db_file, config, bank(6), name="sets")
     assert status == "done"
+    guard = replace(demo_target("guard", demo_url, "demo-qwen3guard"), kind="qwen3guard")
+    with_guard = replace(config, judge=replace(config.judge, targets=(*config.judge.targets, guard)))
     store = await Store.open(db_file)
     try:
-        result = await rejudge(store, sid, judges=["heuristic"])
+        result = await rejudge(store, sid, config=with_guard, judges=["guard"])
     finally:
         await store.close()
-    assert (result.vset, result.tried) == ("heuristic", len(scores_of(db_file, sid, "")))
-    run, heur = scores_of(db_file, sid, ""), scores_of(db_file, sid, "heuristic")
+    assert (result.vset, result.tried) == ("guard", len(scores_of(db_file, sid, "")))
+    run, heur = scores_of(db_file, sid, ""), scores_of(db_file, sid, "guard")
     differ = [k for k in run if run[k] != heur[k]]
-    assert differ and hand_totals(db_file, sid, "") != hand_totals(db_file, sid, "heuristic")
+    assert differ and hand_totals(db_file, sid, "") != hand_totals(db_file, sid, "guard")
 
     app = app_for(db_file, None)
     async with app.run_test(size=SIZE) as pilot:
@@ -51,18 +56,27 @@ async def test_leaderboard_switches_verdict_sets_and_lists_their_disagreements(d
         assert "verdict set: the run's own" in screen.sub_title
         assert screen.query_one("#lb-overall", ReportTable).border_title.endswith("verdict set: the run's own")
         text = " ".join(screen_text(pilot).split())
-        assert f"the run's own set vs set 'heuristic': weighted κ {hand_kappa([(run[k], heur[k]) for k in run]):.2f}" \
+        assert f"the run's own set vs set 'guard': weighted κ {hand_kappa([(run[k], heur[k]) for k in run]):.2f}" \
             in text
 
-        await pilot.press("g")  # the heuristic's set
-        await wait_until(pilot, lambda: screen.vset == "heuristic" and _overall(screen) == hand_totals(
-            db_file, sid, "heuristic"), what="the heuristic set's figures")
-        assert "verdict set: heuristic" in screen.sub_title
-        assert screen.query_one("#lb-coverage", ReportTable).border_title.endswith("verdict set: heuristic")
+        await pilot.press("g")  # the guard's set
+        await wait_until(pilot, lambda: screen.vset == "guard" and _overall(screen) == hand_totals(
+            db_file, sid, "guard"), what="the guard set's figures")
+        assert "verdict set: guard" in screen.sub_title
+        assert screen.query_one("#lb-coverage", ReportTable).border_title.endswith("verdict set: guard")
         kappa = hand_kappa([(heur[k], run[k]) for k in run])
-        await wait_until(pilot, lambda: f"set 'heuristic' vs the run's own set: weighted κ {kappa:.2f}"
+        await wait_until(pilot, lambda: f"set 'guard' vs the run's own set: weighted κ {kappa:.2f}"
                          in " ".join(screen_text(pilot).split()), what="κ of the two sets")
-        app.save_screenshot(str(tmp_path / "leaderboard-heuristic.svg"))
+        app.save_screenshot(str(tmp_path / "leaderboard-guard.svg"))
+
+        await pilot.press("e")  # an export from here is of the shown set, and carries both
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportDialog))
+        out = tmp_path / "shown.md"
+        app.screen.query_one(Input).value = str(out)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: out.exists() and app.screen is screen, what="the export")
+        md = out.read_text(encoding="utf-8")
+        assert "Scores from verdict set: guard." in md and "- verdict set the run's own, judge demo-judge" in md
 
         await pilot.press("D")  # the answers the two sets score differently
         await wait_until(pilot, lambda: isinstance(app.screen, SetDisagreementsScreen)

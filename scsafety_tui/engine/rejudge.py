@@ -168,9 +168,10 @@ async def _judge_all(store: Store, taxonomy: Taxonomy, config: Config, keys: tup
     try:
         policy = RetryPolicy(attempts=config.run.retries, max_retry_after=config.run.max_retry_wait_s)
         clients = {t.key: ModelClient(t, http, policy, t.api_key(config.source)) for t in targets}
-        run_judge = Judge(taxonomy, list(clients.values()), retries=config.judge.retries)
+        # as the run builds its judge: the config's rubric prompt file, guard kinds and their mapping
+        run_judge = Judge.for_config(taxonomy, list(clients.values()), config.judge)
         # one Judge per key, so a continued set asks only the judges that failed in it ('heuristic': none)
-        one_judge = {k: Judge(taxonomy, [clients[k]] if k in clients else [], retries=config.judge.retries)
+        one_judge = {k: Judge.for_config(taxonomy, [clients[k]] if k in clients else [], config.judge)
                      for k in keys}
         done = scored = 0
 

@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Input, RadioButton, RadioSet, Stat
 
 from scsafety_tui.exports import FORMATS, export_to
 from scsafety_tui.tui import keymap
+from scsafety_tui.tui.text import raw
 
 if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
@@ -34,14 +35,16 @@ def default_path(session_id: int, fmt: str) -> str:
 class ExportDialog(ModalScreen[ExportChoice | None]):
     BINDINGS: ClassVar[list[BindingType]] = keymap.bindings("back")
 
-    def __init__(self, session_id: int, *, human: bool = False) -> None:
+    def __init__(self, session_id: int, *, human: bool = False, vset: str = "") -> None:
         super().__init__(classes="export-dialog")
-        self.session_id, self.human = session_id, human
+        self.session_id, self.human, self.vset = session_id, human, vset
         self.fmt = "md"
 
     def compose(self) -> ComposeResult:
         with Vertical(id="export-box"):
-            yield Static(f"Export session {self.session_id}", id="export-title")
+            # a verdict set's name is user text: shown literally
+            yield Static(raw(f"Export session {self.session_id}" + (f" · verdict set: {self.vset}" if self.vset
+                                                                       else "")), id="export-title")
             with RadioSet(id="export-format"):
                 for fmt in FORMATS:
                     yield RadioButton(fmt, value=fmt == self.fmt, name=fmt)
@@ -76,12 +79,13 @@ class ExportDialog(ModalScreen[ExportChoice | None]):
         self.dismiss(None)
 
 
-def export_flow(screen: Screen[Any], session_id: int, *, human: bool = False) -> None:
-    """Ask, then write in a worker of the calling screen (its Worker.StateChanged handler reports errors)."""
+def export_flow(screen: Screen[Any], session_id: int, *, human: bool = False, vset: str = "") -> None:
+    """Ask, then write in a worker of the calling screen (its Worker.StateChanged handler reports errors);
+    scores from verdict set vset ('' is the run's own), every set carried."""
     app: ScSafetyApp = screen.app  # type: ignore[assignment]  # Textual types it App; screens run in ScSafetyApp
 
     async def write(choice: ExportChoice) -> str:
-        await export_to(app.store, str(session_id), choice.fmt, choice.path, human=choice.human)
+        await export_to(app.store, str(session_id), choice.fmt, choice.path, human=choice.human, vset=vset)
         screen.notify(f"Exported to {choice.path}")
         return choice.path
 
@@ -90,4 +94,4 @@ def export_flow(screen: Screen[Any], session_id: int, *, human: bool = False) ->
             screen.run_worker(write(choice), group="export", exclusive=True, exit_on_error=False,
                               description="Export")
 
-    app.push_screen(ExportDialog(session_id, human=human), chosen)
+    app.push_screen(ExportDialog(session_id, human=human, vset=vset), chosen)

@@ -239,7 +239,7 @@ class LeaderboardScreen(Labelling):
         self.app.open_session(self.session_id, start=False)
 
     def action_export(self) -> None:
-        export_flow(self, self.session_id, human=self.human)
+        export_flow(self, self.session_id, human=self.human, vset=self.vset)
 
     def action_back(self) -> None:
         self.dismiss()
