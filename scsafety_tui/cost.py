@@ -28,8 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scsafety_tui.config import Config, TargetConfig
+from scsafety_tui.config import Config, TargetConfig, conversation_rounds
 from scsafety_tui.events import SessionStarted, TargetInfo, TurnCompleted
+from scsafety_tui.follow_ups import plan_follow_up
 from scsafety_tui.judge import build_prompt
 from scsafety_tui.questions import Item
 from scsafety_tui.taxonomy import Taxonomy
@@ -176,11 +177,21 @@ def _messages_bound(messages: Iterable[dict[str, str]]) -> int:
 
 
 def _answers(config: Config, item: Item) -> list[str | None]:
-    """The user message of every round this item gets: bank text, or None for an attacker's."""
-    rounds = config.run.rounds or len(item.turns)
+    """The user message of every round this item may get, by the engine's rule ([run] rounds and
+    follow_ups): bank text, a template's text, or None for an attacker's (which may stop earlier)."""
+    run = config.run
+    rounds = conversation_rounds(run.rounds, run.follow_ups, config.attack.max_rounds) or len(item.turns)
     asked: list[str | None] = list(item.turns[:rounds])
-    if config.attacker is not None:
-        asked += [None] * (rounds - len(asked))
+    if len(asked) < rounds and run.follow_ups != "bank":
+        choice = plan_follow_up(item, run.follow_ups, rounds, run.seed, strategy=config.attack.strategy,
+                                max_rounds=rounds)
+        for rnd in range(len(asked) + 1, rounds + 1):
+            if choice.mode == "templates" and (text := choice.template_turn(rnd)) is not None:
+                asked.append(text)
+            elif choice.mode == "attacker" and config.attacker is not None:
+                asked.append(None)
+            else:
+                break
     return asked
 
 
@@ -331,3 +342,13 @@ def cost_lines(costs: Sequence[TargetCost]) -> list[str]:
         est = f", {c.estimated} answer(s) estimated from characters" if c.estimated else ""
         parts.append(f"{c.key} {c.tokens_in:,} in / {c.tokens_out:,} out{est}, {fmt_money(c.cost, c.currency)}")
     return ["Tokens and cost (servers' usage fields; judge calls not counted): " + "; ".join(parts)]
+
+
+def meter_text(t: Priced | None, tokens_in: int, tokens_out: int, estimated: bool, currency: str = "") -> str:
+    """A live meter's cost figure ("0.0012 USD", "≈0.0012 USD est." when a count was estimated); without
+    prices only "tokens est." when a count was estimated, else ""."""
+    cost = cost_of(t, tokens_in, tokens_out) if t is not None else None
+    if cost is None:
+        return "tokens est." if estimated else ""
+    return ("≈" if estimated else "") + fmt_money(cost, currency or getattr(t, "currency", "USD")) + \
+        (" est." if estimated else "")

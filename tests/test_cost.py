@@ -328,3 +328,64 @@ async def test_every_export_carries_tokens_and_cost(db_file, demo_url):
     lines = [json.loads(line) for line in render(data, "jsonl").splitlines()]
     assert sum(r["cost"] or 0 for r in lines) == pytest.approx(cost)
     assert "Tokens and cost" in render(data, "html")
+
+
+# ---------------------------------------------------------------- the app
+
+
+async def test_the_app_shows_the_estimate_first_then_cost_live(db_file, demo_url, tmp_path):
+    from test_tui_support import SIZE, finished, run_screen, screen_text, wait_until
+
+    from scsafety_tui.tui.app import ScSafetyApp
+    from scsafety_tui.tui.screens.confirm import ConfirmScreen
+    from scsafety_tui.tui.screens.run import RunScreen
+
+    config = _priced(config_for(demo_url, ("demo-guardian", "demo-wobbly"), heuristic=True, limit=3))
+    app = ScSafetyApp(db=db_file, config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")  # a run from the config: the estimate comes first
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the estimate")
+        question = app.screen.question
+        assert question.startswith("Before the run: 12 answers and 0 judge calls")
+        assert "Cost at most" in question and "CNY" in question and "demo-guardian (target)" in question
+        app.save_screenshot(str(tmp_path / "estimate.svg"))
+        await pilot.press("escape")  # no: nothing is stored
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="the dialog to close")
+        assert not isinstance(app.screen, RunScreen)
+        await pilot.press("r")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the estimate again")
+        await pilot.press("y")
+        screen = await run_screen(pilot)
+        assert screen.session_id == 1  # the refused estimate made no session
+        await finished(pilot, screen)
+        await wait_until(pilot, lambda: "cost " in screen_text(pilot), what="the cost in the status bar")
+        store = await Store.open(db_file, readonly=True)
+        try:
+            used = {u.key: u for u in await target_usage(store, 1)}
+        finally:
+            await store.close()
+        total = sum((u.tokens_in * 2 + u.tokens_out * 8) / 1e6 for u in used.values())
+        await wait_until(pilot, lambda: f"cost {total:,.4f} CNY" in screen_text(pilot),
+                         what="the status bar's cost to equal the store's")
+        for key, u in used.items():  # each lane's meter: its own cost
+            assert f"{(u.tokens_in * 2 + u.tokens_out * 8) / 1e6:,.4f} CNY" in screen_text(pilot), key
+        app.save_screenshot(str(tmp_path / "run-cost.svg"))
+
+
+async def test_the_bound_holds_for_template_follow_ups(db_file, demo_url):
+    """Single-turn items given template follow-ups ([run] follow_ups = "templates"): round 2's text comes
+    from the templates, and the bound counts it."""
+    items = [replace(it, turns=it.turns[:1]) for it in bank(6)]
+    config = config_for(demo_url, ("demo-pushover",), heuristic=True, follow_ups="templates")
+    est = estimate_run(config, items, TAXONOMY)
+    assert est.answers == 2 * len(items)
+    sid, status, _ = await run_session(db_file, config, items)
+    assert status == "done"
+    store = await Store.open(db_file, readonly=True)
+    try:
+        [used] = await target_usage(store, sid)
+    finally:
+        await store.close()
+    [bound] = est.bounds
+    assert used.answers == bound.requests
+    assert used.tokens_in <= bound.tokens_in and used.tokens_out <= bound.tokens_out

@@ -7,7 +7,7 @@ import asyncio
 
 from scsafety_tui.commands.common import db_path, load_user_config, split_keys
 from scsafety_tui.config import Config
-from scsafety_tui.engine.plan import RunChoices, demo_plan, plan_run, session_creator
+from scsafety_tui.engine.plan import RunChoices, RunPlan, demo_plan, plan_run, session_creator
 from scsafety_tui.errors import InputError
 
 
@@ -32,9 +32,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         # the run uses the config itself: the stored snapshot has header values and secret params masked
         return asyncio.run(run_headless(db, create, config=config,
                                         estimate=estimate_run(config, plan.items, plan.taxonomy)))
+    if not _start_after_estimate(plan):
+        print("Not started; nothing was stored.")
+        return 0
     from scsafety_tui.tui.launch import launch
 
     return launch(db=db, config=config, create=create)
+
+
+def _start_after_estimate(plan: RunPlan) -> bool:
+    """Before the app takes the terminal: the run's bound (answers, judge calls, tokens, cost) and, in a
+    terminal, whether to start it (Enter starts)."""
+    import sys
+
+    from scsafety_tui.cost import estimate_run
+    from scsafety_tui.textsafe import visible
+
+    print(visible("\n".join(estimate_run(plan.config, plan.items, plan.taxonomy).lines())), flush=True)
+    if not sys.stdin.isatty():
+        return True
+    try:
+        answer = input("Start this run? [Y/n] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("", "y", "yes")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -29,6 +29,11 @@ class StatusInfo:
     markdown: bool = False
     mode: str = ""
     """Shown after the state when set: a replay's speed, human-adjusted scores."""
+    tokens_in: int = 0
+    lanes: str = ""
+    """Which lanes are on screen when not all are ("lanes 1–6 of 13 …"); "" when all are."""
+    cost: str = ""
+    """The run's cost so far ("0.0123 USD"), over the targets with prices; "" when none has."""
 
 
 STATE_STYLES = {"running": "bold green", "paused": "bold yellow", "cancelling": "bold yellow",
@@ -44,15 +49,17 @@ class StatusBar(Static):
         if info == self._last:
             return
         self._last = StatusInfo(**info.__dict__)
-        sep = ("  ·  ", "dim")
+        sep = ("  ·  ", "dim") if self.size.width >= 140 else (" · ", "dim")  # 80 columns: room for the counts
         mode = [(info.mode, "bold cyan"), sep] if info.mode else []
+        mode += [(info.lanes, "bold yellow"), sep] if info.lanes else []  # early: a narrow bar still shows it
         hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled") else ""
         self.update(Text.assemble(
             (info.state, STATE_STYLES.get(info.state, "bold")), (hint, "dim"), sep,
             *mode,
             f"{info.done}/{info.total} conversations", sep,
             f"elapsed {clock_text(info.elapsed)}", sep, f"ETA {clock_text(info.eta)}", sep,
-            f"{info.tokens:,} tokens", sep, f"retries {info.retries}", sep,
+            f"tokens in {info.tokens_in:,} out {info.tokens:,}", sep,
+            *([(f"cost {info.cost}", "bold"), sep] if info.cost else []), f"retries {info.retries}", sep,
             (f"errors {info.errors}", "bold red" if info.errors else ""), sep,
             "following" if info.following else "pinned", sep, "markdown" if info.markdown else "raw text"),
             layout=False)
