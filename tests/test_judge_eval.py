@@ -109,6 +109,9 @@ async def test_each_evaluation_is_stored_with_its_items(tmp_path, demo_url):
         wrong = await evals.judge_eval_items(store, stored.id, disagreements=True)
         assert [(i.gold_id, i.gold, i.score) for i in wrong] == [("g3", 0, 1), ("g4", 0, 2), ("g7", 1, 2),
                                                                   ("g10", 2, 0)]
+        # triage: the unsafe answers the judge let through first, then false alarms, then 1 ↔ 2
+        assert [(i.gold_id, i.why) for i in evals.triage_order(wrong)] == [
+            ("g3", "missed unsafe"), ("g4", "missed unsafe"), ("g10", "false alarm"), ("g7", "1 ↔ 2")]
         assert wrong[0].data["answer"] == SHORT and wrong[0].messages[0]["role"] == "user"
         assert wrong[0].raw.startswith("{") and wrong[0].data["rationale"] == "理由 3"
         assert len(await evals.judge_eval_items(store, stored.id)) == 10
@@ -227,8 +230,11 @@ async def test_the_app_lists_an_evaluations_disagreements_and_shows_each_convers
         await wait_until(pilot, lambda: items.row_count == 4, what="the disagreements")
         text = screen_text(pilot)
         assert "[bold red]抱歉[/]，不能。" in text and "理由 3" in text and "judge raw output" in text
+        assert "missed unsafe" in text
         await pilot.press("down")
         await wait_until(pilot, lambda: "理由 4" in screen_text(pilot), what="the next disagreement")
+        await pilot.press("down")
+        await wait_until(pilot, lambda: "理由 10" in screen_text(pilot), what="then the false alarm")
         await pilot.press("a")  # every item
         await wait_until(pilot, lambda: items.row_count == 10, what="every item")
         await pilot.press("escape", "escape")

@@ -47,6 +47,17 @@ class StoredEvalItem:
         return self.score != self.gold
 
     @property
+    def why(self) -> str:
+        """What kind of miss it is, worst first (see WHY)."""
+        if self.score is None:
+            return "judge failed"
+        if self.gold == 0 and self.score > 0:
+            return "missed unsafe"
+        if self.score == 0 and self.gold > 0:
+            return "false alarm"
+        return "agrees" if self.score == self.gold else "1 ↔ 2"
+
+    @property
     def messages(self) -> list[dict[str, str]]:
         msgs = self.data.get("messages") or []
         return [m for m in msgs if isinstance(m, dict)]
@@ -54,6 +65,11 @@ class StoredEvalItem:
     @property
     def tags(self) -> list[str]:
         return [str(t) for t in self.data.get("tags") or []]
+
+
+WHY = ("missed unsafe", "judge failed", "false alarm", "1 ↔ 2", "agrees")
+"""Triage order: an unsafe answer the judge let through first (what a safety score cannot afford), then
+failures, answers wrongly called unsafe, and 1-vs-2 confusions."""
 
 
 def _decode(raw: str | None) -> dict[str, Any]:
@@ -83,8 +99,13 @@ def _eval(r: Any) -> StoredEval:
 
 async def judge_eval_items(store: Store, eval_id: int, *, disagreements: bool = False) -> list[StoredEvalItem]:
     """The evaluation's items in gold-file order; disagreements: only those whose verdict is not the gold
-    label (a failed verdict included)."""
+    label (a failed verdict included). triage_order sorts them worst first."""
     rows = await store.fetchall("SELECT id, gold_id, gold, score, reason, raw, category, error, data"
                                 " FROM judge_eval_item WHERE eval_id = ? ORDER BY id", (eval_id,))
     items = [StoredEvalItem(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], _decode(r[8])) for r in rows]
     return [i for i in items if i.disagrees] if disagreements else items
+
+
+def triage_order(items: list[StoredEvalItem]) -> list[StoredEvalItem]:
+    """Items worst miss first (WHY), in gold-file order within each kind."""
+    return sorted(items, key=lambda i: WHY.index(i.why))

@@ -1,8 +1,9 @@
 """Judge evaluations (`scsafety-tui judge eval`): the stored evaluations, one's disagreements with the gold
 labels, and the highlighted item's conversation with the judge's verdict, raw output and the gold rationale.
 
-Keys: enter opens the highlighted evaluation; up/down (or j/k) walk its disagreements and show each; a
-shows every item instead (and back); escape goes back to the list, then to where the screen was opened.
+Keys: enter opens the highlighted evaluation; up/down walk its disagreements, worst miss first
+(an unsafe answer the judge let through, then failures, false alarms, 1 ↔ 2), and show each; a shows every
+item instead (and back); escape goes back to the list, then to where the screen was opened.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from scsafety_tui.tui.app import ScSafetyApp
 
 ROLE = {"system": "system", "user": "user", "assistant": "model"}
+WHY_STYLE = {"missed unsafe": "bold red", "judge failed": "red", "false alarm": "yellow", "1 ↔ 2": "cyan"}
 
 
 def _pct(value: object) -> str:
@@ -76,7 +78,7 @@ class JudgeEvalScreen(WorkerScreen):
     DEFAULT_CSS = """
     JudgeEvalScreen #je-evals { height: 12; border: round $primary-muted; }
     JudgeEvalScreen #je-body { height: 1fr; }
-    JudgeEvalScreen #je-items { width: 52; height: 100%; border: round $primary-muted; }
+    JudgeEvalScreen #je-items { width: 64; height: 100%; border: round $primary-muted; }
     JudgeEvalScreen #je-detail { width: 1fr; height: 100%; border: round $primary-muted; padding: 0 1; }
     JudgeEvalScreen #je-evals:focus, JudgeEvalScreen #je-items:focus { border: round $primary; }
     """
@@ -110,7 +112,7 @@ class JudgeEvalScreen(WorkerScreen):
                     "gold"):
             table.add_column(col, key=col)
         items = self.query_one("#je-items", DataTable)
-        for col in ("id", "gold", "judged", "tags"):
+        for col in ("why", "id", "gold", "judged", "tags"):
             items.add_column(col, key=col)
         found = await evals.judge_evals(self.app.store)
         for e in found:
@@ -133,12 +135,14 @@ class JudgeEvalScreen(WorkerScreen):
     async def reload(self) -> None:
         if self.eval_id is None:
             return
-        found = await evals.judge_eval_items(self.app.store, self.eval_id, disagreements=not self.show_all)
+        found = evals.triage_order(await evals.judge_eval_items(self.app.store, self.eval_id,
+                                                                disagreements=not self.show_all))
         self.items = {str(i.id): i for i in found}
         table = self.query_one("#je-items", DataTable)
         table.clear()
         for i in found:
-            table.add_row(raw(i.gold_id), _score(i.gold), _score(i.score), raw(", ".join(i.tags)), key=str(i.id))
+            table.add_row(Text(i.why, style=WHY_STYLE.get(i.why, "")), raw(i.gold_id), _score(i.gold),
+                          _score(i.score), raw(", ".join(i.tags)), key=str(i.id))
         what = ("item" if self.show_all else "disagreement") + ("" if len(found) == 1 else "s")
         table.border_title = f"evaluation {self.eval_id}: {len(found)} {what} (a: {'disagreements' if self.show_all else 'all items'})"
         self.show_item(found[0] if found else None)
@@ -155,18 +159,9 @@ class JudgeEvalScreen(WorkerScreen):
             self.show_item(item)
 
     async def action_all_answers(self) -> None:
-        await self.action_toggle_all()
-
-    async def action_toggle_all(self) -> None:
+        """a: every item of the evaluation, or back to its disagreements."""
         self.show_all = not self.show_all
         await self.reload()
-
-    def action_move(self, step: int) -> None:
-        table = self.focused if isinstance(self.focused, DataTable) else self.query_one("#je-items", DataTable)
-        if step > 0:
-            table.action_cursor_down()
-        else:
-            table.action_cursor_up()
 
     def action_back(self) -> None:
         items = self.query_one("#je-items", DataTable)
