@@ -50,7 +50,8 @@ def spot_config(config: Config, targets: Sequence[str] = (), judge: str | None =
         found = [t for t in (*config.judge.targets, *config.targets) if t.key == judge]
         if not found:
             raise ConfigError(f"{config.source}: judge: no judge target named {judge!r}")
-        j = JudgeConfig(mode="model", targets=(found[0],), retries=j.retries)
+        # the one judge keeps the [judge] settings: its prompt file, what "controversial" scores
+        j = replace(j, mode="model", targets=(found[0],))
     return replace(config, targets=chosen, judge=j, run=replace(config.run, rounds=0))
 
 

@@ -153,3 +153,17 @@ def test_two_prompt_files_of_one_name_are_told_apart_by_hash(tmp_path, capsys):
     labels = [j["judge"] for j in json.loads(out.out)["judges"]]
     assert labels == ["heuristic", f"dj [rubric.txt] #{prompt_hash(MINE)[:8]}",
                       f"dj [rubric.txt] #{prompt_hash(MISLEADING)[:8]}"]
+
+
+def test_a_spot_check_with_one_chosen_judge_keeps_the_prompt_file(tmp_path):
+    from dataclasses import replace
+
+    from scsafety_tui.demo_profile import demo_target
+    from scsafety_tui.spot import spot_config
+
+    config = load_config(config_with(tmp_path, MINE))
+    config = replace(config, targets=(demo_target("m", "http://127.0.0.1:9/v1", "demo-guardian"),),
+                     judge=replace(config.judge, controversial=1))
+    narrowed = spot_config(config, judge="dj").judge
+    assert (narrowed.prompt_file, narrowed.controversial) == (str((tmp_path / "prompt.txt").resolve()), 1)
+    assert [t.key for t in narrowed.targets] == ["dj"]
