@@ -1,5 +1,8 @@
 """`scsafety-tui judge eval`: each judge (and the heuristic) over gold files, its figures, and the paired
-difference in κ between judges or prompts; every evaluation is stored for the TUI's triage screen."""
+difference in κ between judges or prompts; every evaluation is stored for the TUI's triage screen.
+
+Judge keys, file names, tags and sub-dimensions are user text: printed as Text (never markup) with control
+characters made visible."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from scsafety_tui.commands.common import db_path, load_user_config, split_keys
 from scsafety_tui.judge_eval import MIN_GROUP
 from scsafety_tui.scoring import MIN_LABELS
+from scsafety_tui.textsafe import visible
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -144,7 +148,7 @@ def worst_table(f: Figures) -> Any:
         cells: list[Text] = []
         for group in (tags, subs):
             g = group[i] if i < len(group) else None
-            cells += [Text(g.name if g else ""), Text(f"{g.accuracy:.0f}% of {g.n}" if g else "")]
+            cells += [Text(visible(g.name) if g else ""), Text(f"{g.accuracy:.0f}% of {g.n}" if g else "")]
         t.add_row(*cells)
     return t
 
@@ -160,7 +164,7 @@ def comparison_table(comparisons: Sequence[PairedKappa]) -> Any:
         t.add_column(col, justify="right" if right else "left")
     for c in comparisons:
         ci = "—" if c.ci is None else f"{c.ci[0]:+.2f} to {c.ci[1]:+.2f}" + (" *" if c.significant else "")
-        t.add_row(Text(c.a), Text(c.b), Text(str(c.n)), Text(_f(c.kappa_a)), Text(_f(c.kappa_b)),
+        t.add_row(Text(visible(c.a)), Text(visible(c.b)), Text(str(c.n)), Text(_f(c.kappa_a)), Text(_f(c.kappa_b)),
                   Text(_f(c.diff, "+.2f")), Text(ci), Text(_f(c.accuracy_a, ".1f", "%")),
                   Text(_f(c.accuracy_b, ".1f", "%")))
     return t
@@ -170,11 +174,11 @@ def print_report(report: EvalReport, console: Console) -> None:
     from rich.text import Text
 
     names = ", ".join(Path(p).name for p in report.gold_paths)
-    console.print(Text(f"judge eval: {len(report.items)} gold items ({names}, sha {report.gold_sha})"))
+    console.print(Text(visible(f"judge eval: {len(report.items)} gold items ({names}, sha {report.gold_sha})")))
     for e in report.evaluations:
         f = e.figures
         console.print()
-        console.print(Text(f"{f.judge} · {f.kind}" + (f" · prompt {f.prompt_hash}" if f.prompt_hash else ""),
+        console.print(Text(visible(f"{f.judge} · {f.kind}" + (f" · prompt {f.prompt_hash}" if f.prompt_hash else "")),
                            style="bold"))
         console.print(figures_table(f))
         console.print(Text("confusion matrix (rows: gold label; columns: the judge's score)"))
