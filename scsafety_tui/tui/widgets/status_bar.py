@@ -52,7 +52,7 @@ class StatusBar(Static):
         sep = ("  ·  ", "dim") if self.size.width >= 140 else (" · ", "dim")  # 80 columns: room for the counts
         mode = [(info.mode, "bold cyan"), sep] if info.mode else []
         mode += [(info.lanes, "bold yellow"), sep] if info.lanes else []  # early: a narrow bar still shows it
-        hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled") else ""
+        hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled", "paused") else ""
         self.update(Text.assemble(
             (info.state, STATE_STYLES.get(info.state, "bold")), (hint, "dim"), sep,
             *mode,
