@@ -23,7 +23,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(frozenset(layer.split()) for layer in
     "tui",                                                     # front end: the Textual app
     "headless spot exports compare report html_report importers judge_eval",  # what the commands and screens call
     "engine",                                                  # the run
-    "judge demo_profile demo cost guards",                     # cost: the bound reads the judge's prompt
+    "judge demo_profile demo cost guards heuristic_judge",     # cost: the bound reads the judge's prompt
     "store",
     "questions taxonomy events scoring follow_ups rounds",     # the domain, as plain data
     "providers",                                               # wire protocols, errors, retry
