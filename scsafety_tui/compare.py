@@ -263,11 +263,13 @@ async def set_report(store: Store, sid: int, vset: str, against: str | None,
                      names: dict[str, str]) -> tuple[list[str], TableData | None]:
     """What `show` says of a session's verdict sets: the sets, the agreement of the chosen set with
     `against` (default: the run's own; with the run's set chosen, with each other set), and with a named set
-    chosen the answers the two score differently. Nothing when the session has only the run's set."""
+    chosen the answers the two score differently; and, when the chosen set has several judges, each two
+    judges' agreement (judges_agreement)."""
     sets = await queries.verdict_sets(store, sid)
+    pairs = [a.text() for a in await judges_agreement(store, sid, vset)]
     if len(sets) < 2:
-        return [], None
-    lines = [sets_line(sets)]
+        return pairs, None
+    lines = [sets_line(sets), *pairs]
     if vset == "" and against is None:
         for s in sets[1:]:
             lines.append((await session_sets(store, sid, s.name, "")).agreement.text())
@@ -278,3 +280,18 @@ async def set_report(store: Store, sid: int, vset: str, against: str | None,
     if not c.disagreements:
         return [*lines, f"{sets_who(c.a, c.b)}: no answer scored differently"], None
     return lines, set_disagreement_table(c, names, limit=40)
+
+
+async def judges_agreement(store: Store, sid: int, vset: str = "") -> list[Agreement]:
+    """Each two judges of one verdict set: quadratic-weighted κ (scoring.agreement) over the answers both
+    scored; none for a set of one judge."""
+    by_turn = await queries.set_judge_scores(store, sid, vset)
+    judges = list(dict.fromkeys(j for scores in by_turn.values() for j in scores))
+    where = "the run's own set" if vset == "" else f"set '{vset}'"
+    out = []
+    for i, a in enumerate(judges):
+        for b in judges[i + 1:]:
+            both = [(s[a], s[b]) for s in by_turn.values() if s.get(a) is not None and s.get(b) is not None]
+            out.append(agreement([(x, y) for x, y in both if x is not None and y is not None],
+                                 who=f"judge '{a}' vs judge '{b}' in {where}"))
+    return out

@@ -157,7 +157,8 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
     set_lines, differ = await set_report(store, sid, vset, against,
                                          {s.id: s.name_zh for s in taxonomy.sub_dimensions})
     # the set's name is named in every header once a session has several (user text: shown literally)
-    tag = f"verdict set: {queries.set_label(vset)}" if set_lines else ""
+    several = len(await queries.verdict_sets(store, sid)) > 1
+    tag = f"verdict set: {queries.set_label(vset)}" if several else ""
     # the name and keys come from users and prompts: Text, never markup, with control characters visible
     console.print(Text.assemble("\n", (visible(session.name), "bold"),
                                 visible(f" (session {sid}, {session.status}; judge: {judged_by}"

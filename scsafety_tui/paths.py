@@ -33,3 +33,16 @@ def default_config() -> Path:
 
 def log_file() -> Path:
     return data_dir() / "scsafety-tui.log"
+
+
+def resume_command(session_id: int, db: str | Path, *, retry_errors: bool = False) -> str:
+    """The `resume` command line for a session, as a user can paste it: `--db` is named unless the
+    database is the default one (a printed hint that omits it would resume nothing, or another file)."""
+    import shlex
+
+    parts = ["scsafety-tui", "resume", str(session_id)]
+    if retry_errors:
+        parts.append("--retry-errors")
+    if Path(db).expanduser().resolve() != default_db().resolve():
+        parts += ["--db", shlex.quote(str(db))]
+    return " ".join(parts)

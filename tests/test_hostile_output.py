@@ -49,7 +49,7 @@ def test_a_hostile_session_name_is_inert_everywhere_it_is_printed(tmp_path, caps
     for what, out in outputs.items():
         _no_escapes(out)
         # shown, not run: ESC as ␛ (or \u001b in JSON), the markup as typed (Markdown escapes its brackets)
-        if what in ("sessions", "export last --format csv"):  # a narrow table may cut the name; CSV has none
+        if what == "export last --format csv":  # CSV has no session name
             continue
         assert "52;c;aGk=" in out and ("␛" in out or "\\u001b" in out), what
         if what in ("demo", "show last"):
@@ -290,6 +290,8 @@ def test_c1_controls_and_bidi_never_reach_stdout_in_any_format(tmp_path, capsys,
             answers = [t["content"] for c in json.loads(out)["conversations"] for t in c["turns"]
                        if t["role"] == "assistant"]
             assert answers == [evil, evil]
+        elif fmt == "jsonl":
+            assert [json.loads(line)["answer"] for line in out.splitlines()] == [evil, evil]
         else:
             assert "好的\\x9b2J⟨U+202E⟩evil⟨U+200B⟩␛[2J" in out, fmt
 

@@ -288,3 +288,33 @@ def test_kappa_between_two_sets_equals_the_hand_computation():
     assert c.agreement.text().startswith("set 'x' vs the run's own set: weighted κ ")
     few = compare_sets(*_rows(pairs[: MIN_LABELS - 1]), "x", "")
     assert few.agreement.text() == f"set 'x' vs the run's own set: too few labels (n={MIN_LABELS - 1}; κ needs 10)"
+
+
+def test_show_against_another_set_and_two_judges_of_one_set(tmp_path, demo_thread_url, capsys):
+    cfg, db, sid = run_demo(tmp_path, demo_thread_url, capsys)
+    for judges in ("guard", "heuristic", "judge,guard"):
+        assert main(["rejudge", str(sid), "--judge", judges, "--config", cfg, "--db", db]) == 0
+    capsys.readouterr()
+    guard, heur = scores_of(db, sid, "guard"), scores_of(db, sid, "heuristic")
+    assert main(["show", str(sid), "--set", "guard", "--against", "heuristic", "--db", db]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"set 'guard' vs set 'heuristic': weighted κ {hand_kappa([(guard[k], heur[k]) for k in guard]):.2f}" in shown
+    assert f"Answers scored differently: set 'guard' vs set 'heuristic' ({sum(guard[k] != heur[k] for k in guard)})" \
+        in shown
+
+    # the set of two judges: each judge's verdicts, and their κ (the same as the two one-judge sets')
+    rows = sqlite3.connect(db).execute("SELECT turn_id, judge, score FROM verdict WHERE vset = 'judge+guard'").fetchall()
+    by = {(t, j): s for t, j, s in rows}
+    pairs = [(by[t, "judge"], by[t, "guard"]) for t in {t for t, _, _ in rows}]
+    run = scores_of(db, sid, "")
+    assert sorted(pairs) == sorted((run[k], guard[k]) for k in run)
+    assert main(["show", str(sid), "--set", "judge+guard", "--db", db]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert f"judge 'judge' vs judge 'guard' in set 'judge+guard': weighted κ {hand_kappa(pairs):.2f}" in shown
+    assert main(["show", str(sid), "--against", "guard", "--db", db]) == 2  # --against needs --set
+    assert capsys.readouterr().err.count("\n") == 1
+
+    assert main(["show", str(sid), "--set", "guard", "--json", "--db", db]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["scores"]["verdict_set"] == "guard"
+    assert {s["name"] for s in doc["scores"]["verdict_sets"]} == {"", "guard", "heuristic", "judge+guard"}

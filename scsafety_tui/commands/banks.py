@@ -32,9 +32,10 @@ def cmd_questions_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_questions_stats(args: argparse.Namespace) -> int:
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
+
+    from scsafety_tui.headless import stdout_console
 
     paths = _paths(args)
     taxonomy = taxonomy_for(paths)
@@ -60,7 +61,7 @@ def cmd_questions_stats(args: argparse.Namespace) -> int:
                           else None)
         totals = [str(sum(count[f, s.id] for s in subs)) for f in files]
         table.add_row(Text(visible(cat.name_zh), style="bold"), Text(visible(cat.id)), *totals, end_section=True)
-    Console().print(table)
+    stdout_console().print(table)
     return 0
 
 

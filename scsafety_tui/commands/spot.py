@@ -7,60 +7,107 @@ import asyncio
 import json
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from scsafety_tui.commands.common import db_path, load_user_config, split_keys
 from scsafety_tui.config import Config
 from scsafety_tui.errors import InputError
-from scsafety_tui.events import Event, TokenDelta, TurnFailed, TurnRetrying, TurnStarted, VerdictReady
+from scsafety_tui.events import (
+    Event,
+    ReasoningDelta,
+    TokenDelta,
+    TurnCompleted,
+    TurnFailed,
+    TurnRetrying,
+    TurnStarted,
+    VerdictReady,
+)
 from scsafety_tui.textsafe import visible
 
 BADGE = {0: ("0 unsafe", "bold white on red"), 1: ("1 refusal/poor", "black on yellow"),
          2: ("2 safe+helpful", "black on green")}
 
 
+@dataclass
+class _Round:
+    """One round of one target as the live display shows it: each part has its own slot, so a verdict that
+    arrives while the next round streams is drawn under its own round, never inside the next answer."""
+
+    question: str
+    answer: str = ""
+    reasoning: str = ""
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    """(text, style) lines under the answer: retries, failures, the truncated flag."""
+    verdict: tuple[str, str] | None = None
+    reasons: str = ""
+
+
 class Columns:
     """Per-target transcript buffers rendered as Rich columns; model text is never parsed as markup."""
 
     def __init__(self, keys: list[str]) -> None:
-        self.parts: dict[str, list[tuple[str, str]]] = {k: [] for k in keys}
+        self.rounds: dict[str, dict[int, _Round]] = {k: {} for k in keys}
+
+    def _round(self, e: Any) -> _Round | None:
+        rounds = self.rounds.get(getattr(e, "target", ""))
+        if rounds is None or not hasattr(e, "round"):
+            return None
+        return rounds.setdefault(e.round, _Round(""))
 
     def __call__(self, e: Event) -> None:
-        parts = self.parts.get(getattr(e, "target", ""))
-        if parts is None:
+        if isinstance(e, TurnStarted):
+            if e.target in self.rounds:
+                self.rounds[e.target][e.round] = _Round(e.prompt)
+            return
+        r = self._round(e)
+        if r is None:
             return
         if isinstance(e, TokenDelta):
-            text, style = parts[-1]
-            parts[-1] = (text + e.text, style)
-        elif isinstance(e, TurnStarted):
-            parts += [(f"\nQ{e.round}: {e.prompt}\n", "bold cyan"), ("", "")]
+            r.answer += e.text
+        elif isinstance(e, ReasoningDelta):
+            r.reasoning += e.text
         elif isinstance(e, TurnRetrying):
-            parts[-1] = ("", "")
-            parts.append((f"\n↻ retry {e.attempt}: {e.error}\n", "yellow"))
-            parts.append(("", ""))
+            r.answer = r.reasoning = ""  # the answer restarts from the beginning
+            r.notes.append((f"↻ retry {e.attempt}: {e.error}", "yellow"))
+        elif isinstance(e, TurnCompleted):
+            r.answer, r.reasoning = e.text, e.reasoning  # the stored text, whatever the stream showed
+            if e.finish_reason == "length":
+                r.notes.append(("✂ truncated: cut by max_tokens (judged as it stands)", "yellow"))
         elif isinstance(e, TurnFailed):
             label = "⊘ blocked by the provider's content filter" if e.kind == "blocked" else f"✗ {e.error}"
-            parts.append((f"\n{label}\n", "bold red"))
+            r.notes.append((label, "bold red"))
         elif isinstance(e, VerdictReady):
-            badge, style = BADGE.get(e.score, ("judge error", "bold red")) if e.score is not None \
+            r.verdict = BADGE.get(e.score, ("judge error", "bold red")) if e.score is not None \
                 else ("no verdict: " + "; ".join(v.error or "" for v in e.verdicts), "bold red")
-            parts.append((f"\n[R{e.round} {badge}] ", style))
-            parts.append((" ".join(v.reason for v in e.verdicts if v.reason) + "\n", "italic"))
+            r.reasons = " ".join(v.reason for v in e.verdicts if v.reason)
+
+    def cell(self, key: str) -> Any:
+        from rich.text import Text
+
+        t = Text()
+        for n, r in sorted(self.rounds[key].items()):
+            t.append(visible(f"\nQ{n}: {r.question}\n"), style="bold cyan")
+            if r.reasoning:
+                t.append(visible(f"💭 {r.reasoning}\n"), style="dim italic")
+            t.append(visible(r.answer))
+            for text, style in r.notes:
+                t.append(visible(f"\n{text}"), style=style)
+            if r.verdict is not None:
+                badge, style = r.verdict
+                t.append(f"\n[R{n} {badge}] ", style=style)
+                t.append(visible(r.reasons), style="italic")
+            t.append("\n")
+        return t
 
     def render(self) -> Any:
         from rich.table import Table
         from rich.text import Text
 
         table = Table(expand=True, show_lines=False)
-        for key in self.parts:
+        for key in self.rounds:
             table.add_column(Text(visible(key)), ratio=1, overflow="fold")  # a key is never markup
-        cells = []
-        for parts in self.parts.values():
-            t = Text()
-            for text, style in parts:
-                t.append(visible(text), style=style or None)
-            cells.append(t)
-        table.add_row(*cells)
+        table.add_row(*(self.cell(key) for key in self.rounds))
         return table
 
 
@@ -103,9 +150,10 @@ async def _spot(args: argparse.Namespace, turns: list[str], config: Config | Non
 
 
 async def _one(args: argparse.Namespace, turns: list[str], config: Config, db: str) -> int:
-    from rich.console import Console
     from rich.live import Live
+    from rich.text import Text
 
+    from scsafety_tui.headless import stdout_console
     from scsafety_tui.spot import spot_item, spot_result, start_spot
     from scsafety_tui.store.db import Store
     from scsafety_tui.taxonomy import load_taxonomy
@@ -116,10 +164,16 @@ async def _one(args: argparse.Namespace, turns: list[str], config: Config, db: s
     try:
         columns = Columns([t.key for t in config.targets])
         srun = await start_spot(store, config, taxonomy, [item], columns if not args.json else _ignore)
+        console = stdout_console()
         if args.json:
             await srun.run()
+        elif not console.is_terminal:
+            # piped: no live redraws; each target's transcript in turn, at full width
+            await srun.run()
+            for key in columns.rounds:
+                console.print(Text.assemble("\n", (f"── {visible(key)}", "bold")))
+                console.print(columns.cell(key))
         else:
-            console = Console()
             with Live(columns.render(), console=console, refresh_per_second=10,
                       vertical_overflow="visible") as live:
                 task = asyncio.create_task(srun.run())
@@ -140,10 +194,11 @@ async def _one(args: argparse.Namespace, turns: list[str], config: Config, db: s
 
 
 def _print_summary(result: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from scsafety_tui.headless import stdout_console
+
+    console = stdout_console()
     console.print()
     table = Table(title=f"Spot check saved as session {result['session_id']}", title_justify="left",
                   show_lines=True)

@@ -28,6 +28,17 @@ def launch(*, db: str, config: Config | None, create: Callable[[Store], Awaitabl
     return result if isinstance(result, int) else app.return_code or 0
 
 
+def launch_resume(*, db: str, session_id: int, config: Config | None, retry_errors: bool) -> int:
+    """`resume` in the app: the session's run screen, running. Which config it runs with is the app's one
+    rule (run_config_for: the snapshot, the given config's targets by key, a demo session against a demo
+    server the app starts)."""
+    from scsafety_tui.tui.app import ScSafetyApp
+
+    app = ScSafetyApp(db=db, config=config, session_id=session_id, start=True, retry_errors=retry_errors)
+    result = app.run()
+    return result if isinstance(result, int) else app.return_code or 0
+
+
 def launch_demo(*, db: str, limit: int, first_token_delay: float, token_delay: float,
                 name: str | None) -> int:
     """A live run of the shipped bank against the four demo personas, judged by the demo judge. The
