@@ -10,6 +10,9 @@ import json
 from dataclasses import replace
 
 import pytest
+from engine_helpers import TAXONOMY, bank, config_for, run_session
+from test_tui_support import SIZE, Notes, app_for, finished, new_session, run_screen, screen_text, wait_until
+from waiting import until
 
 from scsafety_tui.cli import main
 from scsafety_tui.config import ConfigError, parse_config
@@ -27,8 +30,6 @@ from scsafety_tui.exports import load_session, render
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.store.usage import target_usage
-from tests.engine_helpers import TAXONOMY, bank, config_for, run_session
-from tests.waiting import until
 
 PERSONAS = ("demo-guardian", "demo-pushover", "demo-wobbly")
 
@@ -334,8 +335,6 @@ async def test_every_export_carries_tokens_and_cost(db_file, demo_url):
 
 
 async def test_the_app_shows_the_estimate_first_then_cost_live(db_file, demo_url, tmp_path):
-    from test_tui_support import SIZE, finished, run_screen, screen_text, wait_until
-
     from scsafety_tui.tui.app import ScSafetyApp
     from scsafety_tui.tui.screens.confirm import ConfirmScreen
     from scsafety_tui.tui.screens.run import RunScreen
@@ -389,3 +388,27 @@ async def test_the_bound_holds_for_template_follow_ups(db_file, demo_url):
     [bound] = est.bounds
     assert used.answers == bound.requests
     assert used.tokens_in <= bound.tokens_in and used.tokens_out <= bound.tokens_out
+
+
+async def test_the_app_pauses_at_max_cost_says_so_and_space_goes_on(db_file, demo_url):
+    config = _priced(config_for(demo_url, ("demo-guardian",), heuristic=True), price_in=0.0,
+                     price_out=1_000_000.0, max_cost=60.0)
+    config = replace(config, targets=tuple(replace(t, concurrency=1) for t in config.targets))
+    items = bank(5)
+    sid = await new_session(db_file, config, items)
+    notes = Notes()
+    app = app_for(db_file, sid, config)
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        screen = await run_screen(pilot)
+        await wait_until(pilot, lambda: notes.seen("max_cost 60.00 CNY reached"), what="the max_cost notice")
+        assert screen.run_state == "paused" and screen.runner is not None and screen.runner.paused
+        await wait_until(pilot, lambda: "paused (space resumes)" in screen_text(pilot), what="the status bar")
+        holds = 1
+        while screen.run_state == "paused":  # each space allows max_cost more, until every item is asked
+            await pilot.press("space")
+            await wait_until(pilot, lambda seen=holds: screen.run_state != "running"
+                             or sum(n.startswith("max_cost") for n in notes.messages) > seen,
+                             timeout=60, what="the next hold or the end")
+            holds = sum(n.startswith("max_cost") for n in notes.messages)
+        await finished(pilot, screen, timeout=60)
+        assert screen.run_state == "done" and holds >= 2
