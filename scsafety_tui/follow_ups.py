@@ -239,6 +239,14 @@ class FollowUp:
                    int(data.get("max_rounds", 0)), int(data.get("seed", 0)),
                    {k: v for k, v in data.items() if k not in known})
 
+    def via(self, origin: str, rnd: int) -> str:
+        """The template id or the attacker's strategy a user turn of this origin came from ('' for the bank)."""
+        if origin == "attacker":
+            return self.strategy
+        if origin == "template":
+            return next((t["id"] for t in self.templates if t["round"] == rnd), "")
+        return ""
+
     def template_turn(self, rnd: int) -> str | None:
         return next((t["text"] for t in self.templates if t["round"] == rnd), None)
 

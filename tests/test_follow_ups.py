@@ -198,6 +198,13 @@ async def test_a_refusing_attacker_is_detected_and_nothing_is_sent(demo_url, db_
         record, stop = conversations_of(db_file, sid)[item.id, "demo-pushover"]
         assert stop == "attacker_refused" and record["refused_round"] == 2
         assert is_refusal(record["refusal"]) and record["refusal"].startswith("抱歉")
+    # its pairs are out of the headline as what they are, not as pending work
+    store = await Store.open(db_file, readonly=True)
+    try:
+        ts = (await queries.session_scores(store, sid))["demo-pushover"]
+    finally:
+        await store.close()
+    assert ts.total.pairs == 0 and ts.total.reasons == {"attacker refused": len(items)}
 
 
 def test_config_checks_the_attacker_settings():

@@ -100,6 +100,10 @@ class Transcript:
     started_at: float | None
     finished_at: float | None
     turns: list[TurnRow]
+    follow_up: FollowUp | None = None
+    """What the item got after its own turns (templates, the attacker's strategy); None: its bank turns."""
+    stop_reason: str | None = None
+    """Why an attacker stopped (follow_ups.STOP_REASONS); None when it did not attack."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +280,9 @@ async def answer_rows(store: Store, sid: int, vset: str = "") -> list[AnswerRow]
     run_rounds, attacker = await _rounds_rule(store, sid)
     rows = await _all(store, f"""
         SELECT tg.key, i.item_key, i.category, i.sub_dimension, t.round, t.status, l.score, t.id,
-               json_array_length(i.data, '$.turns')
+               json_array_length(i.data, '$.turns'),
+               CASE WHEN c.stop_reason LIKE 'attacker_%' AND c.follow_up != ''
+                         AND t.round = json_extract(c.follow_up, '$.stopped_round') THEN c.stop_reason END
         FROM conversation c JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
         JOIN turn t ON {VISIBLE} AND t.role = 'assistant'
         LEFT JOIN label l ON l.turn_id = t.id
@@ -288,7 +294,11 @@ async def answer_rows(store: Store, sid: int, vset: str = "") -> list[AnswerRow]
             ORDER BY v.id""", (sid, vset)):
         scores.setdefault(turn_id, []).append(score)
     return [AnswerRow(r[0], r[1], r[2], r[3], r[4], r[5], tuple(scores.get(r[7], ())), r[6], r[7],
-                      asked_rounds(r[8] or 0, run_rounds, attacker)) for r in rows]
+                      asked_rounds(r[8] or 0, run_rounds, attacker), _ENDED.get(r[9] or "", "")) for r in rows]
+
+
+_ENDED = {"attacker_refused": "attacker refused", "attacker_empty": "no follow-up", "attacker_error": "error"}
+"""An attacker's stop reason → why its pair has no next round (scoring.AnswerRow.ended)."""
 
 
 async def _rounds_rule(store: Store, sid: int) -> tuple[int, bool]:
@@ -359,14 +369,15 @@ def flags_line(truncated: int, empty: int) -> str | None:
 
 async def transcript(store: Store, sid: int, item_id: str, target: str, vset: str = "") -> Transcript | None:
     rows = await _all(store, """
-        SELECT c.id, c.status, c.error, c.started_at, c.finished_at FROM conversation c
+        SELECT c.id, c.status, c.error, c.started_at, c.finished_at, c.follow_up, c.stop_reason FROM conversation c
         JOIN item i ON i.id = c.item_id JOIN target tg ON tg.id = c.target_id
         WHERE c.session_id = ? AND i.item_key = ? AND tg.key = ?""", (sid, item_id, target))
     if not rows:
         return None
-    cid, status, error, started, finished = rows[0]
+    cid, status, error, started, finished, follow_up, stop = rows[0]
     turns = await turns_of(store, [cid], vset)
-    return Transcript(cid, item_id, target, status, error, started, finished, turns.get(cid, []))
+    return Transcript(cid, item_id, target, status, error, started, finished, turns.get(cid, []),
+                      FollowUp.from_json(follow_up), stop)
 
 
 async def turns_of(store: Store, conv_ids: list[int], vset: str = "", *,
@@ -415,10 +426,11 @@ async def transcripts(store: Store, sid: int, vset: str = "", *, others: bool = 
     the other sets too), in item then target order."""
     convs = await conversation_ids(store, sid)
     turns = await turns_of(store, [c for c, _, _ in convs], vset, others=others)
-    meta = {r[0]: r for r in await _all(store, "SELECT id, status, error, started_at, finished_at"
-                                              " FROM conversation WHERE session_id = ?", (sid,))}
+    meta = {r[0]: r for r in await _all(store, "SELECT id, status, error, started_at, finished_at, follow_up,"
+                                              " stop_reason FROM conversation WHERE session_id = ?", (sid,))}
     return [Transcript(cid, item, target, meta[cid][1], meta[cid][2], meta[cid][3], meta[cid][4],
-                       turns.get(cid, [])) for cid, item, target in convs]
+                       turns.get(cid, []), FollowUp.from_json(meta[cid][5]), meta[cid][6])
+            for cid, item, target in convs]
 
 
 @dataclass(frozen=True, slots=True)

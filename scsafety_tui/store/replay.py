@@ -50,7 +50,7 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
     for turn in turns:
         if turn.role == "user":
             out.append((turn.started_at or 0.0, TurnStarted(item_id, target, turn.round, turn.content, turn.origin,
-                                                            _via(record, turn.origin, turn.round))))
+                                                            record.via(turn.origin, turn.round) if record else "")))
             continue
         if turn.status == "cancelled":
             continue
@@ -132,15 +132,6 @@ async def timed_events(store: Store, sid: int, batch: int = 256) -> AsyncIterato
             errors += event.status == "error"
             yield clock, Progress(done, total, tokens, 0, errors)
     yield clock, SessionFinished(sid, row["status"])
-
-
-def _via(record: FollowUp | None, origin: str, rnd: int) -> str:
-    """The template id or the attacker's strategy a stored user turn came from, as the live event said."""
-    if record is None or origin == "bank":
-        return ""
-    if origin == "attacker":
-        return record.strategy
-    return next((t["id"] for t in record.templates if t["round"] == rnd), "")
 
 
 def _judges(config: dict[str, Any]) -> tuple[str, ...]:

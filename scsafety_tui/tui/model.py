@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scsafety_tui.follow_ups import stop_text
 from scsafety_tui.scoring import median_score
 from scsafety_tui.store.queries import Transcript, TurnRow
 
@@ -85,11 +86,13 @@ def from_transcript(tr: Transcript | None, item_id: str, target: str) -> ConvMod
     """A finished (or pending) conversation as the store holds it."""
     if tr is None:
         return ConvModel(item_id, target)
-    conv = ConvModel(item_id, target, tr.status, error=tr.error or "")
+    conv = ConvModel(item_id, target, tr.status, error=tr.error or "",
+                     stop=stop_text(tr.stop_reason, tr.follow_up) if tr.stop_reason else "")
     for row in tr.turns:
         turn = conv.turn(row.round)
         if row.role == "user":
             turn.prompt, turn.origin = row.content, row.origin
+            turn.via = tr.follow_up.via(row.origin, row.round) if tr.follow_up else ""
         else:
             _answer(turn, row)
     return conv

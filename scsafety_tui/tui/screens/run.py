@@ -180,6 +180,7 @@ class RunScreen(RunAnswers, RunControl):
         store, sid = self.app.store, self.session_id
         rows, truncated = await queries.answer_rows(store, sid), await queries.truncated_answers(store, sid)
         block_as_refusal = await queries.block_as_refusal(store, sid)
+        scope = await queries.scope(store, sid)  # with its rounds: follow-ups past an item's own turns
         if self.source.writes:
             s = await queries.session_summary(store, sid)
             progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
@@ -193,6 +194,7 @@ class RunScreen(RunAnswers, RunControl):
             self.st.seed([], {(r.target, r.item_id, r.round): r.label for r in rows if r.label is not None})
         # everything read first: no table tick can score the seeded rows with a stale setting
         self.st.scores.block_as_refusal, self.st.progress = block_as_refusal, progress
+        self.st.scores.scope = scope
         nav = self.query_one(Navigator)
         for (item, target), marks in self.st.glyphs.items():
             nav.set_glyphs(item, target, marks)

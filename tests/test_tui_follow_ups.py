@@ -1,0 +1,41 @@
+"""The run screen of an attacked session (real app, real demo server): each lane labels who wrote a prompt
+and with which strategy, ends with why the attacker stopped, and the scoreboard counts round 2."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from engine_helpers import bank
+from test_follow_ups import attack_config, single_turn
+from test_tui_support import SIZE, app_for, finished, new_session, run_screen, wait_until
+
+from scsafety_tui.demo.server import DemoServer
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+async def test_lanes_show_the_attacker_and_why_it_stopped(db_file):
+    server = DemoServer(first_token_delay=0.0, token_delay=0.0)
+    url = await server.start()
+    try:
+        config = attack_config(url, max_rounds=3, personas=("demo-guardian", "demo-pushover"))
+        config = replace(config, targets=tuple(replace(t, concurrency=1) for t in config.targets))
+        sid = await new_session(db_file, config, single_turn(bank(1)))
+        app = app_for(db_file, sid, config)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await run_screen(pilot)
+            await finished(pilot, screen)
+            pushover, guardian = screen.lanes["demo-pushover"], screen.lanes["demo-guardian"]
+            await wait_until(pilot, lambda: "⏹" in pushover.view.text and "⏹" in guardian.view.text,
+                             what="the stop lines")
+            pushed, held = flat(pushover.view.text), flat(guardian.view.text)  # lines wrap at the lane's width
+            assert "Q2(attacker · crescendo)" in pushed and "Q3(" not in pushed
+            assert "stopped after round 2: the target gave an unsafe answer (score 0) in round 2" in pushed
+            assert "Q3(attacker · crescendo)" in held
+            assert "stopped after round 3: max_rounds reached" in held
+            board = screen.st.scores.compute()
+            assert board["demo-pushover"].round(2) == 0.0 and board["demo-pushover"].total.pairs == 1
+    finally:
+        await server.stop()
