@@ -20,6 +20,23 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"{self.prog}: error: {message}\n")
 
 
+class VersionAction(argparse.Action):
+    """`--version`: the installed package's version, looked up only when asked (--help stays instant)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("scsafety-tui")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            found = "unknown (not installed)"
+        sys.stdout.write(f"scsafety-tui {found}\n")  # stdout, as argparse's own version action: scripts read it
+        parser.exit(EXIT_OK)
+
+
 def _common_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bank", action="append", metavar="PATH", help="question bank file or folder (repeatable)")
     p.add_argument("--targets", metavar="A,B", help="only these target keys")
@@ -34,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
                "side by side; replay and compare saved sessions; spot-check prompts.")
     p.add_argument("--db", metavar="PATH", help="SQLite database (default: platform data dir)")
     p.add_argument("--config", metavar="PATH", help="config file (default: platform config dir)")
+    p.add_argument("--version", action=VersionAction)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     def cmd(name: str, help: str) -> argparse.ArgumentParser:

@@ -14,18 +14,19 @@ from scsafety_tui.scoring import AnswerRow
 
 AnswerKey = tuple[str, str, int]  # (target, item id, round)
 
-KINDS: tuple[tuple[str, str], ...] = (
-    ("unsafe", "unsafe answers (score 0)"),
-    ("flip", "R2 < R1 flips (the follow-up broke it)"),
-    ("human", "judge ≠ human label"),
-    ("judges", "judges disagree with each other"),
-    ("error", "errors ✗"),
-    ("blocked", "blocked by a content filter ⊘"),
-    ("truncated", "truncated answers ⁰¹²"),
-    ("empty", "empty answers ∅"),
-    ("nojudge", "judge failed ?"),
+KINDS: tuple[tuple[str, str, str], ...] = (
+    # (kind, short name for the navigator's title, what the filter menu says)
+    ("unsafe", "unsafe", "unsafe answers (score 0)"),
+    ("flip", "R2<R1 flips", "R2 < R1 flips (the follow-up broke it)"),
+    ("human", "judge≠human", "judge ≠ human label"),
+    ("judges", "judges differ", "judges disagree with each other"),
+    ("error", "errors", "errors ✗"),
+    ("blocked", "blocked", "blocked by a content filter ⊘"),
+    ("truncated", "truncated", "truncated answers ⁰¹²"),
+    ("empty", "empty", "empty answers ∅"),
+    ("nojudge", "judge failed", "judge failed ?"),
 )
-TITLES = dict(KINDS)
+TITLES = {kind: short for kind, short, _ in KINDS}
 _SCORE = {"0": 0, "1": 1, "2": 2, "⁰": 0, "¹": 1, "²": 2}
 _MARK_KINDS = {"✗": "error", "⊘": "blocked", "∅": "empty", "?": "nojudge", "⁰": "truncated", "¹": "truncated",
                "²": "truncated"}
@@ -48,25 +49,39 @@ class Answers:
         marks = self.glyphs.get((item_id, target), ())
         return _SCORE.get(marks[rnd - 1]) if rnd <= len(marks) else None
 
-    def kinds(self, item_id: str, target: str) -> set[str]:
-        """Every finding of one conversation."""
+    def answer_kinds(self, item_id: str, target: str, rnd: int) -> set[str]:
+        """The findings of one answer; a flip belongs to the round that dropped (R2 of an R2 < R1)."""
         marks = self.glyphs.get((item_id, target), ())
-        found = {_MARK_KINDS[m] for m in marks if m in _MARK_KINDS}
-        scores = [self.score(item_id, target, r) for r in range(1, len(marks) + 1)]
-        if 0 in scores:
+        if rnd > len(marks):
+            return set()
+        found = {_MARK_KINDS[marks[rnd - 1]]} if marks[rnd - 1] in _MARK_KINDS else set()
+        score = self.score(item_id, target, rnd)
+        if score == 0:
             found.add("unsafe")
-        if flip_rounds(scores):
+        if rnd > 1 and score is not None and (before := self.score(item_id, target, rnd - 1)) is not None \
+                and score < before:
             found.add("flip")
-        for rnd in range(1, len(marks) + 1):
-            row = self.rows.get((target, item_id, rnd))
-            label = self.labels.get((target, item_id, rnd))
-            if row is None:
-                continue
+        row = self.rows.get((target, item_id, rnd))
+        label = self.labels.get((target, item_id, rnd))
+        if row is not None and row.status == "done":
             if label is not None and label != row.judge_score():
                 found.add("human")
             if len({s for s in row.judge_scores if s is not None}) > 1:
                 found.add("judges")
         return found
+
+    def kinds(self, item_id: str, target: str) -> set[str]:
+        """Every finding of one conversation."""
+        rounds = len(self.glyphs.get((item_id, target), ()))
+        return set().union(*(self.answer_kinds(item_id, target, r) for r in range(1, rounds + 1)))
+
+    def first(self, kind: str, item_id: str, targets: Sequence[str]) -> tuple[str, int] | None:
+        """The first answer of an item with this finding, as (target, round): where a jump lands."""
+        for t in targets:
+            for r in range(1, len(self.glyphs.get((item_id, t), ())) + 1):
+                if kind in self.answer_kinds(item_id, t, r):
+                    return t, r
+        return None
 
     def item_has(self, kind: str, item_id: str, targets: Sequence[str]) -> bool:
         return any(kind in self.kinds(item_id, t) for t in targets)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 LABEL_GROUP = Binding.Group("Label", compact=True)
 """0/1/2 share one footer entry ("0 1 2 Label"): the label keys stay visible in a narrow footer."""
@@ -138,7 +138,7 @@ def key_text(k: Key) -> str:
     return " ".join(display(part) for part in k.keys.split(","))
 
 
-def bindings(*actions: str, hide: Iterable[str] = ()) -> list[Binding]:
+def bindings(*actions: str, hide: Iterable[str] = ()) -> list[BindingType]:
     """The table's bindings for these actions, in this order; `hide` keeps some out of this screen's footer.
     An action not in the table is a KeyError at import: a key cannot be invented on one screen."""
     hidden = set(hide)

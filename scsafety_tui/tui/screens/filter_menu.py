@@ -32,7 +32,7 @@ class FilterMenu(ModalScreen[str | None]):
         menu = self.query_one(OptionList)
         menu.border_title = "show only the items with…"
         menu.add_option(Option(Text("every item (no filter)"), id="all"))
-        for kind, title in KINDS:
+        for kind, _, title in KINDS:
             n = self.counts.get(kind, 0)
             menu.add_option(Option(Text.assemble(title, (f"  {n} item{'s' * (n != 1)}", "dim")), id=kind))
         menu.highlighted = 1

@@ -18,6 +18,7 @@ from scsafety_tui.compare import SetComparison, judge_human_agreement, session_s
 from scsafety_tui.rounds import beyond_headline, rounds_summary
 from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
+from scsafety_tui.store.session_find import label_notes
 from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.tui import keymap
 from scsafety_tui.tui.labels import AnswerRef
@@ -100,7 +101,9 @@ class LeaderboardScreen(Labelling):
 
     async def reload(self) -> None:
         self.rows = await queries.answer_rows(self.app.store, self.session_id, self.vset)
-        self.query_one(AnswerTable).fill(self.rows)
+        answers = self.query_one(AnswerTable)
+        answers.notes = {n.turn_id: n.note for n in (await label_notes(self.app.store, self.session_id)).values()}
+        answers.fill(self.rows)
         self.sub_title = visible(f"leaderboard · session {self.session_id} · {self.session_status}"
                                  + (f" · {self.set_tag}" if self.set_tag else ""))
         if len(self.sets) > 1:
@@ -212,12 +215,12 @@ class LeaderboardScreen(Labelling):
                         severity="warning")
             return None
         return AnswerRef(self.session_id, row.item_id, row.target, row.round, row.judge_score(), row.label,
-                         row.turn_id)
+                         row.turn_id, answers.notes.get(row.turn_id, ""))
 
     async def label_applied(self, ref: AnswerRef, score: int | None, note: str) -> None:
         self.rows = [replace(r, label=score) if r.turn_id == ref.turn_id else r for r in self.rows]
         changed = next(r for r in self.rows if r.turn_id == ref.turn_id)
-        self.query_one(AnswerTable).set_label(changed)
+        self.query_one(AnswerTable).set_label(changed, note)
         self.show_scores()
 
     # ------------------------------------------------------------ elsewhere

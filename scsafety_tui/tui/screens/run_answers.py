@@ -54,7 +54,7 @@ class RunAnswers(Labelling):
         nav.redraw()
         nav.flush()
 
-    def on_engine_event(self, message: EngineEvent) -> None:
+    async def on_engine_event(self, message: EngineEvent) -> None:
         """A verdict drawn from events carries the label's score (state.py); give it the note too."""
         ev = message.event
         if isinstance(ev, VerdictReady) and self.state is not None:
@@ -194,8 +194,12 @@ class RunAnswers(Labelling):
             return
         nav.filter(TITLES[kind], lambda it: self.answers().item_has(kind, it.id, nav.targets), live=True)
         await self._jump_to_first(nav, f"No items with {TITLES[kind]} (yet): the filter stays on while the run goes.")
+        where = self.answers().first(kind, nav.shown[0], nav.targets) if nav.shown else None
+        if where is not None:  # the cell cursor on the answer itself: the label keys apply to it
+            nav.point_at_answer(*where)
 
     async def _jump_to_first(self, nav: Navigator, none: str) -> None:
+        """The lanes on the first item shown, the navigator focused on it (n / p go on from there)."""
         if nav.shown:
             await self.pin(nav.shown[0])
             nav.focus()

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from scsafety_tui.compare import TriageRow, triage
 from scsafety_tui.store import queries
+from scsafety_tui.store.session_find import label_notes
 from scsafety_tui.tui import keymap
 from scsafety_tui.tui.labels import AnswerRef
 from scsafety_tui.tui.screens.labelling import Labelling
@@ -31,6 +32,7 @@ class TriageScreen(Labelling):
         super().__init__()
         self.session_id = session_id
         self.triaged: dict[int, TriageRow] = {}
+        self.notes: dict[int, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -42,9 +44,9 @@ class TriageScreen(Labelling):
         session = await queries.stored_session(self.app.store, self.session_id)
         self.title, self.sub_title = visible(session.name), f"triage · session {self.session_id}"
         table = self.query_one(DataTable)
-        for key in ("why", "item", "target", "R", "judges", "judge", "human"):
+        for key in ("why", "item", "target", "R", "judges", "judge", "human", "note"):
             table.add_column(key, key=key)
-        table.border_subtitle = "0/1/2 label the highlighted answer · x clears · enter shows the conversation"
+        table.border_subtitle = "0/1/2 label the highlighted answer · N with a note · x clears · enter: conversation"
         await self.reload()
         table.focus()
 
@@ -54,12 +56,15 @@ class TriageScreen(Labelling):
         current = self.current()
         rows = triage(await queries.answer_rows(self.app.store, self.session_id))
         self.triaged = {r.turn_id: r for r in rows}
+        self.notes = {n.turn_id: n.note for n in (await label_notes(self.app.store, self.session_id)).values()}
         table.clear()
         for r in rows:
             judges = ",".join("?" if s is None else str(s) for s in r.judge_scores)
             style = "bold red" if r.reason == "human ≠ judge" else "yellow"
             table.add_row(Text(r.reason, style=style), raw(r.item_id), raw(r.target), str(r.round), judges,
-                          score_text(r.judge_score, "?"), score_text(r.human), key=str(r.turn_id))
+                          score_text(r.judge_score, "?"), score_text(r.human),
+                          raw(self.notes.get(r.turn_id, "") if r.human is not None else "", "italic"),
+                          key=str(r.turn_id))
         table.border_title = (f"{len(rows)} answers to look at: human ≠ judge first, then judges that "
                               "disagree (widest spread first)")
         if current is not None and str(current.turn_id) in table.rows:
@@ -77,7 +82,8 @@ class TriageScreen(Labelling):
         if r is None:
             self.notify("Nothing to triage: no answer has disagreeing judges or a disagreeing human label.")
             return None
-        return AnswerRef(self.session_id, r.item_id, r.target, r.round, r.judge_score, r.human, r.turn_id)
+        return AnswerRef(self.session_id, r.item_id, r.target, r.round, r.judge_score, r.human, r.turn_id,
+                         self.notes.get(r.turn_id, ""))
 
     async def label_applied(self, ref: AnswerRef, score: int | None, note: str) -> None:
         await self.reload()

@@ -21,17 +21,19 @@ def score_text(score: int | None, missing: str = "—") -> Text:
 
 
 class AnswerTable(DataTable[Text | str]):
-    HINT = "0/1/2 label the highlighted row · x clears · enter: conversation"
+    HINT = "0/1/2 label the highlighted row · N with a note · x clears · enter: conversation"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, id=id, classes="answers")
         self.rows_by_id: dict[int, AnswerRow] = {}
         self.sub_names: dict[str, str] = {}
+        self.notes: dict[int, str] = {}
+        """Human labels' notes by turn id, shown beside the label."""
 
     def setup(self, sub_names: dict[str, str]) -> None:
         self.sub_names = sub_names
         for key, label in (("item", "item"), ("target", "target"), ("round", "R"), ("judge", "judge"),
-                           ("human", "human"), ("sub", "sub-dim")):
+                           ("human", "human"), ("sub", "sub-dim"), ("note", "note")):
             self.add_column(label, key=key)
         self.border_title, self.border_subtitle = "answers", self.HINT
 
@@ -47,6 +49,7 @@ class AnswerTable(DataTable[Text | str]):
             judge = r.judge_score()
             self.add_row(raw(r.item_id), raw(r.target), str(r.round), score_text(judge, "?"),
                          score_text(r.label), raw(self.sub_names.get(r.sub_dimension, r.sub_dimension), "dim"),
+                         raw(self.notes.get(r.turn_id, "") if r.label is not None else "", "italic"),
                          key=str(r.turn_id))
         if current is not None and str(current.turn_id) in self.rows:
             self.move_cursor(row=self.get_row_index(str(current.turn_id)))
@@ -57,7 +60,9 @@ class AnswerTable(DataTable[Text | str]):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return self.rows_by_id.get(int(key)) if key else None
 
-    def set_label(self, row: AnswerRow) -> None:
+    def set_label(self, row: AnswerRow, note: str = "") -> None:
+        self.notes[row.turn_id] = note if row.label is not None else ""
         if row.turn_id in self.rows_by_id:
             self.rows_by_id[row.turn_id] = row
             self.update_cell(str(row.turn_id), "human", score_text(row.label))
+            self.update_cell(str(row.turn_id), "note", raw(self.notes[row.turn_id], "italic"), update_width=True)

@@ -145,14 +145,26 @@ class Navigator(ScrollView, can_focus=True):
         if target in self.targets:
             self.col = self.targets.index(target) * self._rounds + max(0, min(self._rounds - 1, rnd - 1))
             self._rows.pop(self.current_item() or "", None)
+            self._show_cell()
             self.refresh()
             self._describe()
 
     def action_cell(self, delta: int) -> None:
         self.col = max(0, min(len(self.targets) * self._rounds - 1, self.col + delta))
         self._rows.pop(self.current_item() or "", None)  # the cell mark is part of the cursor row's strip
+        self._show_cell()
         self.refresh()
         self._describe()
+
+    def _show_cell(self) -> None:
+        """Scroll sideways so the cell cursor is on screen (a narrow navigator shows few targets)."""
+        index, rnd = divmod(self.col, self._rounds)
+        x = 1 + ITEM_WIDTH + index * (self._rounds + 2) + 2 + rnd
+        width = self.scrollable_content_region.width
+        if x < self.scroll_offset.x + 1 + ITEM_WIDTH:
+            self.scroll_to(x=max(0, x - 1 - ITEM_WIDTH - 2), animate=False)
+        elif x >= self.scroll_offset.x + width:
+            self.scroll_to(x=x - width + 1, animate=False)
 
     def _describe(self) -> None:
         answer = self.current_answer()
