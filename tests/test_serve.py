@@ -130,3 +130,25 @@ def test_bad_serve_options_are_one_line(argv, message, capsys, tmp_path):
     assert main([*argv, "--db", str(tmp_path / "x.db")]) == 2
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1
+
+
+def test_a_taken_port_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "scsafety_tui", "serve", "--port", str(port), "--db",
+                               str(tmp_path / "x.db")], capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 2
+    assert f"scsafety-tui: --host/--port: cannot listen on 127.0.0.1:{port}: " in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_another_host_is_warned_about_before_anything_listens(tmp_path):
+    # 192.0.2.1 (TEST-NET-1) is no address of this machine: the warning comes, then the bind fails
+    proc = subprocess.run([sys.executable, "-m", "scsafety_tui", "serve", "--host", "192.0.2.1", "--port",
+                           str(_free_port()), "--db", str(tmp_path / "x.db")], capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert proc.stderr.startswith("WARNING: serving on 192.0.2.1:")
+    assert "model output" in proc.stderr and "no login" in proc.stderr
+    assert proc.returncode == 2 and "cannot listen on 192.0.2.1:" in proc.stderr

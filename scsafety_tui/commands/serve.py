@@ -52,11 +52,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not host or any(c.isspace() for c in host):
         raise InputError(f"--host: expected a host name or address, got {host!r}")
     command = app_command(args)
-    if not is_loopback(host):
-        print(visible(exposure_warning(host, port)), file=sys.stderr, flush=True)
+    if not is_loopback(host):  # loud: bold red on a terminal, and before anything else is printed
+        from rich.console import Console
+        from rich.text import Text
+
+        Console(stderr=True).print(Text(visible(exposure_warning(host, port)), style="bold red"))
     from textual_serve.server import Server
 
     url = args.public_url or f"http://{host}:{port}"
     print(f"scsafety-tui: serving the app on {visible(url)} (Ctrl+C stops)", flush=True)
-    Server(command, host=host, port=port, title="scsafety-tui", public_url=args.public_url).serve()
+    try:
+        Server(command, host=host, port=port, title="scsafety-tui", public_url=args.public_url).serve()
+    except OSError as e:  # the port is taken, or the host is not an address of this machine
+        raise InputError(f"--host/--port: cannot listen on {host}:{port}: {e.strerror or e}") from None
     return 0
