@@ -133,8 +133,9 @@ async def test_paced_replay_pauses_and_changes_speed(db_file):
         await wait_until(pilot, lambda: "replay ×2" in screen_text(pilot), what="the new speed shown")
         now[0] += (length - 0.2) / 2  # the rest at ×2: the session's end
         await wait_until(pilot, lambda: screen.run_state == "replayed", what="the replay to end")
-        # the replay took the session's length in session time: 0.2 s at ×1, the rest at ×2, plus the pause
-        assert screen.pace.elapsed(clock()) == pytest.approx(0.2 + 5.0 + (length - 0.2) / 2)
+        # the replay took the session's length in session time: 0.2 s at ×1, the rest at ×2; elapsed stopped
+        # for the pause (issue 13: elapsed is active time)
+        assert screen.pace.elapsed(clock()) == pytest.approx(0.2 + (length - 0.2) / 2)
         assert screen.query_one(Navigator).glyphs_of(screen.st.order[0], "demo-pushover") == "20"
 
 

@@ -95,3 +95,58 @@ def test_row_text_matches_show_format() -> None:
     assert row_text("pairs", ts) == "1/1"
     other = next(s for s in TAXONOMY.sub_dimensions if s.id != item.sub_dimension)
     assert row_text(f"sub:{other.id}", ts) == "—"
+
+
+def test_follow_picks_the_item_most_targets_are_on_newest_on_ties() -> None:
+    items = bank(4)
+    i0, i1, i2, _ = (it.id for it in items)
+    state = RunState(items, ["a", "b", "c"])
+    assert state.follow_item() is None and state.follow_item(i0) == i0  # nothing in flight: keep what is shown
+    state.apply(ConversationStarted(i0, "c"))
+    state.apply(ConversationStarted(i1, "a"))
+    state.apply(ConversationStarted(i1, "b"))
+    assert state.follow_item() == i1  # two targets on i1, one on i0
+    state.apply(ConversationStarted(i2, "c"))
+    state.apply(ConversationFinished(i0, "c", "done"))
+    state.apply(ConversationFinished(i1, "b", "done"))
+    assert state.lanes_on() == {i1: 1, i2: 1}
+    assert state.follow_item() == i2  # a tie: the newest start wins
+    assert state.follow_item(i1) == i1  # ...but the item shown is kept while nothing is ahead of it
+    state.apply(ConversationStarted(i2, "b"))
+    assert state.follow_item(i1) == i2  # now more lanes are on i2
+
+
+def test_meters_count_tokens_first_token_latency_and_retries() -> None:
+    from scsafety_tui.store.queries import AnswerTiming
+    from scsafety_tui.tui.meters import Meters, meter_parts
+
+    meters = Meters(["t"])
+    meters.seed([AnswerTiming("t", 10, 20, 0.5, 2.0), AnswerTiming("t", 5, None, None, 4.0)])
+    meters.turn_started(TurnStarted(A, "t", 1, "q", t=10.0))
+    meters.first_token((A, "t", 1), 10.4)
+    meters.retrying(TurnRetrying(A, "t", 1, 2, "boom", 0.1, t=10.5))  # the answer starts again
+    meters.first_token((A, "t", 1), 11.0)
+    meters.turn_ended(TurnCompleted(A, "t", 1, "answer", "stop", 7, None, t=13.0), streamed=9)
+    m = meters.by_target["t"]
+    assert (m.tokens_in, m.tokens_out, m.retries) == (22, 29, 1)  # no usage sent: the streamed deltas count
+    assert m.ttft == [0.5, 1.0] and m.latency == [2.0, 4.0, 3.0] and m.latency_p50 == 3.0
+    meters.set_streaming("t", 4)
+    assert meters.totals() == (22, 33)
+    assert meter_parts(m) == ["in 22 out 33", "ttft 750ms", "p50 3.0s", "↻ 1"]
+    m.cost = "$0.01"  # the place a cost figure goes
+    assert meter_parts(m)[-1] == "$0.01"
+
+
+def test_pace_stops_while_paused_and_a_second_run_adds_to_it() -> None:
+    from scsafety_tui.tui.pace import RunPace
+
+    pace = RunPace(base=30.0)  # what the session's earlier runs took (session.active_s)
+    assert pace.elapsed(0.0) == 30.0
+    pace.start(100.0)
+    pace.pause(110.0)
+    assert pace.elapsed(500.0) == 40.0  # paused: no time passes
+    pace.resume(500.0)
+    pace.end(505.0)
+    assert pace.elapsed(900.0) == 45.0
+    pace.start(1000.0)  # a retry: it goes on from there
+    assert pace.elapsed(1002.0) == 47.0

@@ -118,11 +118,12 @@ def lane_shows_its_end(lane: Lane) -> bool:
 
 
 def lanes_drawn(screen: RunScreen) -> bool:
-    """Every lane has drawn its latest state: its header names its item and says pinned or following (a
-    lane draws header and text in one flush, so a pin or a follow has reached the text too)."""
+    """Every lane has drawn its latest state: its header was drawn for its item, pinned or following (a
+    lane draws header and text in one flush, so a pin or a follow has reached the text too). The lane's
+    record of what it drew, not the header's text: a narrow lane (80 columns) cuts the item id short."""
     for lane in screen.lanes.values():
-        header = widget_text(lane.header)
-        if (lane.item_id or "—") not in header or ("pinned" if lane.pinned else "following") not in header:
+        item, where = lane.drawn
+        if item != lane.item_id or where.split()[0] != ("pinned" if lane.pinned else "following"):
             return False
     return True
 

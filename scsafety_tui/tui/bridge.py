@@ -32,6 +32,8 @@ class EventBridge:
         """Deltas received per target in this app session (for lane token rates)."""
         self.dirty: set[ConvKey] = set()
         """Conversations that received text since the last flush."""
+        self.first_at: dict[tuple[str, str, int], float] = {}
+        """(item, target, round) → event time of the turn's first delta (answer or reasoning), for TTFT."""
 
     def __call__(self, event: Event) -> None:
         if type(event) is TokenDelta:
@@ -42,6 +44,7 @@ class EventBridge:
             chunks = turns.get(event.round)
             if chunks is None:
                 chunks = turns[event.round] = []
+                self.first_at.setdefault((event.item_id, event.target, event.round), event.t)
             chunks.append(event.text)
             self.tokens[event.target] += 1
             self.dirty.add(key)
@@ -49,12 +52,14 @@ class EventBridge:
         if type(event) is ReasoningDelta:
             key = (event.item_id, event.target)
             self.thoughts.setdefault(key, {}).setdefault(event.round, []).append(event.text)
+            self.first_at.setdefault((event.item_id, event.target, event.round), event.t)
             self.tokens[event.target] += 1
             self.dirty.add(key)
             return
         if type(event) is TurnRetrying:  # the answer restarts: drop what streamed so far, now
             self.streams.get((event.item_id, event.target), {}).pop(event.round, None)
             self.thoughts.get((event.item_id, event.target), {}).pop(event.round, None)
+            self.first_at.pop((event.item_id, event.target, event.round), None)
             self.dirty.add((event.item_id, event.target))
         self.target.post_message(EngineEvent(event))
 
@@ -69,7 +74,12 @@ class EventBridge:
         chunks = self.thoughts.get(key, {}).get(rnd)
         return "".join(chunks) if chunks else ""
 
+    def streamed(self, key: ConvKey, rnd: int) -> int:
+        """Deltas the turn has streamed (answer and reasoning)."""
+        return len(self.streams.get(key, {}).get(rnd, ())) + len(self.thoughts.get(key, {}).get(rnd, ()))
+
     def end_turn(self, key: ConvKey, rnd: int) -> None:
+        self.first_at.pop((*key, rnd), None)
         self.streams.get(key, {}).pop(rnd, None)
         self.thoughts.get(key, {}).pop(rnd, None)
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from scsafety_tui.engine.session import SessionRun, prepare
+from scsafety_tui.paths import resume_command
+from scsafety_tui.scoring import unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.messages import RunEnded
@@ -43,6 +45,7 @@ class RunControl(WorkerScreen):
     pinned: str | None
     human: bool  # scores shown human-adjusted
     after_stop: str | None  # "quit" | "back" once the run has stopped
+    exit_code: int  # the app's exit code for this screen's last run (as headless would exit)
 
     if TYPE_CHECKING:  # provided by RunScreen
         @property
@@ -77,8 +80,10 @@ class RunControl(WorkerScreen):
     async def on_run_ended(self, message: RunEnded) -> None:
         status = message.status
         self.pace.end(self.app.clock())
+        if self.source.writes:
+            self.exit_code = await self.run_exit_code(status)
         if self.after_stop == "quit":
-            self.app.exit(0)
+            self.app.exit(self.exit_code)
             return
         if self.after_stop == "back":
             self.dismiss()
@@ -97,7 +102,17 @@ class RunControl(WorkerScreen):
         self.run_state = state
         self._tick()
         if status == "cancelled" and self.source.writes:
-            self.notify(f"Run cancelled. Press space to resume, or run `scsafety-tui resume {self.session_id}`.")
+            self.notify(f"Run cancelled. Press space to resume, or run "
+                        f"`{resume_command(self.session_id, self.app.db)}`.", markup=False)
+
+    async def run_exit_code(self, status: str) -> int:
+        """What `run --headless` would exit with after this run: 130 interrupted, 3 when conversations
+        ended with an error or answers are unscored (every judge failed), else 0."""
+        if status == "interrupted":
+            return 130
+        errored = (await queries.status_counts(self.app.store, self.session_id)).get("error", 0)
+        unscored = unscored_answers(await queries.answer_rows(self.app.store, self.session_id))
+        return 3 if errored + unscored else 0
 
     def idle_state(self) -> str:
         # a session left "running" by a crash (or never started) is simply stopped when no runner is going
@@ -110,9 +125,11 @@ class RunControl(WorkerScreen):
         if source.ready:
             if source.paused:
                 source.resume()
+                self.pace.resume(self.app.clock())
                 self.run_state = "running"
             else:
                 source.pause()
+                self.pace.pause(self.app.clock())  # elapsed stops with the run
                 self.run_state = "paused"
                 if source.writes:
                     self.notify("Paused: streaming answers finish, no new turn starts. Space resumes.")
@@ -158,7 +175,7 @@ class RunControl(WorkerScreen):
 
     def _force_after_stop(self) -> None:
         if self.after_stop == "quit":
-            self.app.exit(0)
+            self.app.exit(130)  # the run was stopped: interrupted, as Ctrl+C leaves a headless one
 
     def action_back(self) -> None:
         if self.running:

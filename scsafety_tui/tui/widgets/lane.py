@@ -173,6 +173,11 @@ class Lane(Vertical):
         if text != self._meter_text:
             self._meter_text, self._header_dirty = text, True
 
+    @property
+    def meters_shown(self) -> bool:
+        """The header has a meter line (a terminal tall enough)."""
+        return self._meters_shown
+
     def show_meters(self, shown: bool) -> None:
         if shown != self._meters_shown:
             self._meters_shown, self._header_dirty = shown, True
@@ -249,7 +254,8 @@ class Lane(Vertical):
         lines.append(_pair(Text.assemble(raw(self.item_id or "—"), " ", (self.sub_label, "dim"), status),
                            Text(shown_where, style="italic dim")))
         if self._meters_shown and self.meter is not None:
-            lines.append(_cut(Text(_fit_parts(meter_parts(self.meter), width), style="dim")))
+            parts = meter_parts(self.meter, short=narrow)
+            lines.append(_cut(Text(_fit_parts(parts, width, " " if narrow else " · "), style="dim")))
         self.drawn = (self.item_id, where)
         return Group(*lines)
 

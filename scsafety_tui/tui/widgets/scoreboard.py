@@ -1,6 +1,10 @@
-"""The SC-Safety scoreboard: sub-dimensions grouped by category, then totals; one column per target.
+"""The SC-Safety scoreboard: Total, R1, R2, Δ and coverage first (always visible), then categories, then
+sub-dimensions grouped by category, then each target's meters; one column per target.
 
-Rows and columns have stable keys; cells change only through update_cell, and only when their text does.
+Rows and columns have stable keys; cells change only through update_cell, and only when their text (or
+colour) does. Scores are coloured on the theme's heat scale (tui/heat.py). The columns fit the room the
+board has: compact (score only, narrow labels) when every target would not fit otherwise, wide (full
+names) where there is room; the columns are laid out again only when that choice changes.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from textual.widgets import DataTable
 
 from scsafety_tui.scoring import NO_FOLLOW_UPS, Cell, TargetScores, fmt, fmt_delta
 from scsafety_tui.taxonomy import Taxonomy
+from scsafety_tui.tui.heat import delta_heat, heat
 from scsafety_tui.tui.messages import ScopeChosen
+from scsafety_tui.tui.meters import TargetMeter, seconds_text, tokens_text
 from scsafety_tui.tui.text import visible
 
 CLEAR_CACHES: Callable[[DataTable[Any]], None] | None = getattr(DataTable, "_clear_caches", None)
@@ -29,14 +35,60 @@ def drop_stale_renders(table: DataTable[Text], clear: Callable[[DataTable[Any]],
         clear(table)
 
 
-TOTAL_ROWS = (("r1", "Round 1"), ("r2", "Round 2"), ("delta", "Δ (R2 − R1)"), ("total", "Overall"),
-              ("pairs", "Complete pairs"))
+TOTAL_ROWS = (("total", "Total"), ("r1", "R1"), ("r2", "R2"), ("delta", "Δ R2−R1"), ("pairs", "coverage"))
+"""First: the follow-up's effect and the coverage stay visible however short the board is."""
+METER_ROWS = (("m:in", "tokens in"), ("m:out", "tokens out"), ("m:ttft", "first token p50"),
+              ("m:p50", "latency p50"), ("m:retries", "retries"))
+"""Last: each target's live meters (a cost row belongs here once costs are known)."""
 CELL_WIDTH = 12
+COMPACT_CELL, COMPACT_SCOPE, SCOPE, WIDE_SCOPE = 7, 10, 30, 44
 
 
 def cell_text(cell: Cell | None) -> str:
     """`87.50 (12)`: score over the scope's complete pairs, and how many there are."""
     return f"{fmt(cell.score)} ({cell.pairs})" if cell and cell.pairs else "—"
+
+
+def compact_width(targets: int) -> int:
+    """The width a compact board needs to show every target's column (borders and scrollbar included)."""
+    return 3 + COMPACT_SCOPE + targets * COMPACT_CELL + 1  # compact columns have no cell padding
+
+
+def row_value(row: str, ts: TargetScores) -> float | None:
+    """The score a row's cell shows (its colour comes from it)."""
+    kind, _, key = row.partition(":")
+    cell = {"sub": ts.sub_dimensions.get(key), "cat": ts.categories.get(key)}.get(kind) if key else None
+    if row in ("r1", "r2"):
+        cell = ts.rounds.get(int(row[1]))
+    elif row == "total":
+        cell = ts.total
+    elif row == "delta":
+        return ts.delta if ts.follow_ups else None
+    return cell.score if cell and cell.pairs else None
+
+
+def compact_text(row: str, text: str) -> str:
+    """A cell's text in a compact board: the score without its pair count (coverage has its own row), a Δ
+    with one decimal (so -100.0 keeps a space before the next column)."""
+    if row == "delta" and text[:1] in "+-":
+        return f"{float(text):+.1f}"
+    return text.split(" (")[0] if row != "pairs" else text
+
+
+def short_names(targets: Sequence[str]) -> list[str]:
+    """Target names without the prefix they all share ("demo-guardian", "demo-refuser" → "guardian",
+    "refuser"): a compact column has room for a few characters, and those should tell them apart."""
+    if len(targets) < 2:
+        return list(targets)
+    first, shared = targets[0], min(len(t) for t in targets)
+    same = next((i for i in range(shared) if any(t[i] != first[i] for t in targets)), shared)
+    cut = max((i + 1 for i, ch in enumerate(first[:same]) if not ch.isalnum()), default=0)
+    return [t[cut:] or t for t in targets]
+
+
+def meter_text(row: str, m: TargetMeter) -> str:
+    return {"m:in": tokens_text(m.tokens_in), "m:out": tokens_text(m.out), "m:ttft": seconds_text(m.ttft_p50),
+            "m:p50": seconds_text(m.latency_p50), "m:retries": str(m.retries)}.get(row, "")
 
 
 def row_text(row: str, ts: TargetScores) -> str:
@@ -63,22 +115,70 @@ class Scoreboard(DataTable[Text]):
         super().__init__(cursor_type="cell", zebra_stripes=True, classes="scoreboard", id="scoreboard")
         self.targets: list[str] = []
         self.score_rows: list[str] = []
+        self.mode = ""
+        """"compact" | "normal" | "wide": how the columns are laid out (fit())."""
+        self.layout_: tuple[str, int, int] = ("", 0, 0)
+        self._taxonomy: Taxonomy | None = None
         self._shown: dict[tuple[str, str], str] = {}
+        self._drawn: dict[tuple[str, str], tuple[str, str]] = {}
+        self._scores: dict[str, TargetScores] = {}
+        self._meters: dict[str, TargetMeter] = {}
 
-    def setup(self, taxonomy: Taxonomy, targets: Sequence[str]) -> None:
-        self.targets = list(targets)
-        self.add_column("scope", key="scope", width=30)
-        for t in targets:
-            width = min(max(CELL_WIDTH, len(t)), 20)
-            self.add_column(Text(visible(t), justify="right", overflow="ellipsis"), key=t, width=width)
+    def setup(self, taxonomy: Taxonomy, targets: Sequence[str], width: int = 0) -> None:
+        """Rows and columns, once; width: the room the board has (0: not known yet, normal columns)."""
+        self._taxonomy, self.targets = taxonomy, list(targets)
+        self.layout_ = self.layout_for(width)
+        self.mode = self.layout_[0]
+        self._build()
+
+    def layout_for(self, width: int) -> tuple[str, int, int]:
+        """(mode, scope column width, target column width) for a board `width` cells wide: compact when a
+        30-wide scope and 12-wide cells don't fit every target, the columns widened into the room left."""
+        n = max(1, len(self.targets))
+        if not width:
+            return "normal", SCOPE, CELL_WIDTH
+        room = width - 6 - 2  # borders, the vertical scrollbar, the scope column's padding
+        scope = min(WIDE_SCOPE if width >= 180 else SCOPE, max(16, room - n * (CELL_WIDTH + 2)))
+        cell = (room - scope) // n - 2
+        if cell < CELL_WIDTH:
+            return "compact", COMPACT_SCOPE, COMPACT_CELL
+        return ("wide" if scope == WIDE_SCOPE else "normal"), scope, min(cell, 30)
+
+    def mode_for(self, width: int) -> str:
+        return self.layout_for(width)[0]
+
+    def fit(self, width: int) -> None:
+        """The board's room changed: lay the columns out again if their widths change (rare)."""
+        layout = self.layout_for(width)
+        if layout != self.layout_ and self._taxonomy is not None:
+            self.layout_, self.mode = layout, layout[0]
+            self.clear(columns=True)
+            self._build()
+            self._refill()
+
+    def _build(self) -> None:
+        taxonomy, targets = self._taxonomy, self.targets
+        mode, scope, cell = self.layout_
+        assert taxonomy is not None
+        self.score_rows, self._shown, self._drawn = [], {}, {}
+        self.cell_padding = 0 if mode == "compact" else 1  # compact: right-aligned numbers need no gutter
+        self.add_column("scope", key="scope", width=scope)
+        shorts = short_names(targets)
+        for i, t in enumerate(targets, 1):
+            label = f"{i} {visible(shorts[i - 1])}" if mode == "compact" else visible(t)
+            self.add_column(Text(label, justify="right", overflow="ellipsis"), key=t, width=cell)
+        for key, label in TOTAL_ROWS:
+            self._row(key, Text(label, style="bold"))
+        for cat in taxonomy.categories:
+            self._row(f"cat:{cat.id}", Text(visible(f"Σ {cat.name_zh} {cat.name_en}"), style="bold",
+                                            overflow="ellipsis"))
         for cat in taxonomy.categories:
             self._row(f"hdr:{cat.id}", Text(visible(f"{cat.name_zh} {cat.name_en}"), style="bold"), scored=False)
             for sub in taxonomy.subs_of(cat.id):
                 self._row(f"sub:{sub.id}", Text(visible(f"  {sub.name_zh} {sub.name_en}"), overflow="ellipsis"))
-        for cat in taxonomy.categories:
-            self._row(f"cat:{cat.id}", Text(visible(f"Σ {cat.name_zh}"), style="bold"))
-        for key, label in TOTAL_ROWS:
-            self._row(key, Text(label, style="bold"))
+        self._row("hdr:meters", Text("meters", style="bold"), scored=False)
+        for key, label in METER_ROWS:
+            self._row(key, Text(label, style="dim"), scored=False)
 
     def _row(self, key: str, label: Text, scored: bool = True) -> None:
         blank = "—" if scored else ""
@@ -87,16 +187,29 @@ class Scoreboard(DataTable[Text]):
             self.score_rows.append(key)
             self._shown.update({(key, t): blank for t in self.targets})
 
+    def _refill(self) -> None:
+        if self._scores:
+            self.show(self._scores)
+        if self._meters:
+            self.show_meters(self._meters)
+
     def show(self, scores: dict[str, TargetScores]) -> int:
         """Bring every cell up to date; returns how many changed."""
+        self._scores = scores
         changed = 0
+        compact = self.mode == "compact"
         for t in self.targets:
             ts = scores.get(t) or TargetScores(t)
             for row in self.score_rows:
                 text = row_text(row, ts)
-                if self._shown.get((row, t)) != text:
-                    self._shown[(row, t)] = text
-                    self.update_cell(row, t, Text(text, justify="right"))
+                self._shown[(row, t)] = text
+                value = row_value(row, ts)
+                style = delta_heat(self.app, value) if row == "delta" else heat(self.app, value) \
+                    if row != "pairs" else ""
+                shown = compact_text(row, text) if compact else text
+                if self._drawn.get((row, t)) != (shown, str(style)):
+                    self._drawn[(row, t)] = (shown, str(style))
+                    self.update_cell(row, t, Text(shown, justify="right", style=style))
                     changed += 1
         if changed:
             drop_stale_renders(self)
@@ -104,13 +217,23 @@ class Scoreboard(DataTable[Text]):
         self.border_subtitle = NO_FOLLOW_UPS if no_follow_ups else "scores over complete pairs (both rounds)"
         return changed
 
+    def show_meters(self, meters: dict[str, TargetMeter]) -> None:
+        self._meters = meters
+        for t in self.targets:
+            m = meters.get(t)
+            for row, _ in METER_ROWS:
+                text = meter_text(row, m) if m else ""
+                if self._drawn.get((row, t)) != (text, ""):
+                    self._drawn[(row, t)] = (text, "")
+                    self.update_cell(row, t, Text(text, justify="right", style="dim"))
+
     def text_at(self, row: str, target: str) -> str:
         return self._shown.get((row, target), "")
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
         kind, _, key = (event.cell_key.row_key.value or "").partition(":")
-        if kind in ("sub", "cat", "hdr"):
+        if kind in ("sub", "cat", "hdr") and key != "meters":
             self.post_message(ScopeChosen("cat" if kind == "hdr" else kind, key))
         else:
             self.post_message(ScopeChosen("all"))
