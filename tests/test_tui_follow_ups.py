@@ -39,3 +39,29 @@ async def test_lanes_show_the_attacker_and_why_it_stopped(db_file):
             assert board["demo-pushover"].round(2) == 0.0 and board["demo-pushover"].total.pairs == 1
     finally:
         await server.stop()
+
+
+async def test_leaderboard_shows_rounds_past_two_only_when_there_are_some(db_file, demo_url):
+    from engine_helpers import config_for, run_session
+
+    from scsafety_tui.tui.app import ScSafetyApp
+    from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
+    from scsafety_tui.tui.widgets.report_table import ReportTable
+
+    attacked, _, _ = await run_session(db_file, attack_config(demo_url, personas=("demo-guardian", "demo-pushover")),
+                                       single_turn(bank(2)))
+    plain, _, _ = await run_session(db_file, config_for(demo_url, ("demo-guardian",)), bank(2))
+    app = ScSafetyApp(db=db_file, clock=lambda: 1000.0)
+    async with app.run_test(size=SIZE) as pilot:
+        for sid, shown in ((attacked, True), (plain, False)):
+            screen = LeaderboardScreen(sid)
+            await app.push_screen(screen)
+            # the headline tables and the rounds tables are drawn in one step: once one has rows, both have
+            await wait_until(pilot, lambda s=screen: s.query_one("#lb-overall", ReportTable).row_count > 0,
+                             what="the leaderboard's tables")
+            first = screen.query_one("#lb-first-unsafe", ReportTable)
+            assert first.display is shown and screen.query_one("#lb-rounds", ReportTable).display is shown
+            if shown:
+                cells = [str(c) for c in first.get_row_at(1)]
+                assert cells[0] == "demo-pushover" and cells[2] == "2"  # both pairs broke in round 2
+            await app.pop_screen()
