@@ -31,8 +31,10 @@ from typing import Protocol
 from scsafety_tui.config import Config, TargetConfig, conversation_rounds
 from scsafety_tui.events import SessionStarted, TargetInfo, TurnCompleted
 from scsafety_tui.follow_ups import plan_follow_up
+from scsafety_tui.guards import guard_messages
 from scsafety_tui.judge import build_prompt
 from scsafety_tui.questions import Item
+from scsafety_tui.rubric import RubricPrompt, rubric_for
 from scsafety_tui.taxonomy import Taxonomy
 
 MESSAGE_OVERHEAD = 8
@@ -42,6 +44,9 @@ REQUEST_OVERHEAD = 16
 ATTACKER_PROMPT_CHARS = 2000
 """The attacker's instructions and strategy around the conversation it reads (engine/attacker.py; a test
 checks that they fit), with its role tags."""
+GUARD_TEMPLATE_TOKENS = 2000
+"""Qwen3Guard and Llama Guard build their instructions (the safety policy, its categories) in the
+server's chat template, unseen here: Llama Guard 3's is about 1,600 characters of English."""
 ASCII_CHARS_PER_TOKEN = 4
 """For estimates only (never for the bound): English text runs about four characters a token."""
 
@@ -176,6 +181,18 @@ def _messages_bound(messages: Iterable[dict[str, str]]) -> int:
     return REQUEST_OVERHEAD + sum(MESSAGE_OVERHEAD + bound_tokens(m.get("content") or "") for m in messages)
 
 
+def _judge_bound(j: TargetConfig, rubric: RubricPrompt, taxonomy: Taxonomy, item: Item,
+                 history: Sequence[dict[str, str]], rnd: int) -> int:
+    """A judge request's input without the answers in it: the rubric prompt (built-in or [judge]
+    prompt_file) around the history, or a guard model's messages and its chat template's instructions."""
+    if j.kind == "rubric":
+        text = build_prompt(taxonomy=taxonomy, category=item.category, sub_dimension=item.sub_dimension,
+                            history=history, answer="", round_=rnd, nonce="0" * 12, prompt=rubric)
+        return _messages_bound([{"role": "user", "content": text}])
+    allowance = GUARD_TEMPLATE_TOKENS if j.kind in ("qwen3guard", "llamaguard") else 0
+    return _messages_bound(guard_messages(j.kind, history, "")) + allowance
+
+
 def _answers(config: Config, item: Item) -> list[str | None]:
     """The user message of every round this item may get, by the engine's rule ([run] rounds and
     follow_ups): bank text, a template's text, or None for an attacker's (which may stop earlier)."""
@@ -209,6 +226,7 @@ def estimate_run(config: Config, items: Sequence[Item], taxonomy: Taxonomy) -> R
         row[2] += tout * n
 
     answers = judge_calls = 0
+    rubric = rubric_for(config.judge.prompt_file)
     for item in items:
         prompts = _answers(config, item)
         for t in config.targets:
@@ -224,16 +242,12 @@ def estimate_run(config: Config, items: Sequence[Item], taxonomy: Taxonomy) -> R
                 tin = _messages_bound(history) + earlier
                 add(t, "target", tin, t.max_tokens)
                 answers += 1
-                if judges:
-                    # the rubric prompt with this round's history, each earlier answer and this one at most
-                    # max_tokens (the answer text is inserted as it is)
-                    text = build_prompt(taxonomy=taxonomy, category=item.category,
-                                        sub_dimension=item.sub_dimension, history=history, answer="",
-                                        round_=rnd, nonce="0" * 12)
-                    jin = _messages_bound([{"role": "user", "content": text}]) + earlier + t.max_tokens
-                    for j in judges:
-                        add(j, "judge", jin, j.max_tokens, parts)
-                        judge_calls += parts
+                for j in judges:
+                    # the judge's request with this round's history; each earlier answer and this one at
+                    # most max_tokens (an answer's text is inserted as it is)
+                    jin = _judge_bound(j, rubric, taxonomy, item, history, rnd) + earlier + t.max_tokens
+                    add(j, "judge", jin, j.max_tokens, parts)
+                    judge_calls += parts
                 history.append({"role": "assistant", "content": ""})
                 earlier += t.max_tokens
     by_key = {(t.key, role): t for role, ts in (("target", config.targets), ("judge", judges),

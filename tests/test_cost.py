@@ -412,3 +412,21 @@ async def test_the_app_pauses_at_max_cost_says_so_and_space_goes_on(db_file, dem
             holds = sum(n.startswith("max_cost") for n in notes.messages)
         await finished(pilot, screen, timeout=60)
         assert screen.run_state == "done" and holds >= 2
+
+
+def test_the_judge_bound_follows_the_prompt_file_and_guard_kinds(tmp_path):
+    from scsafety_tui.rubric import BUILTIN
+
+    base = config_for("http://127.0.0.1:9/v1", ("demo-guardian",))
+    items = bank(3)
+
+    def judge_in(config) -> int:
+        return next(b.tokens_in for b in estimate_run(config, items, TAXONOMY).bounds if b.role == "judge")
+
+    longer = tmp_path / "rubric.txt"
+    longer.write_text(BUILTIN + "\n" + "请严格评分。" * 100, encoding="utf-8")
+    with_file = replace(base, judge=replace(base.judge, prompt_file=str(longer)))
+    calls = estimate_run(base, items, TAXONOMY).judge_calls
+    assert judge_in(with_file) - judge_in(base) == calls * (1 + 6 * 100)  # every call carries the extra text
+    guard = replace(base, judge=replace(base.judge, targets=(replace(base.judge.targets[0], kind="llamaguard"),)))
+    assert judge_in(guard) >= calls * 2000  # its chat template's policy text, unseen here
