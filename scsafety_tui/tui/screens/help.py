@@ -49,7 +49,7 @@ def help_renderable(screen: Screen[object]) -> Group:
     table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
     table.add_column(style="bold", no_wrap=True)
     table.add_column(ratio=1)
-    for k in keymap.keys_of(type(screen)):
+    for k in sorted(keymap.keys_of(type(screen)), key=keymap.KEYS.index):  # the table's order: related keys together
         if screen.check_action(k.action.split("(")[0], ()) is not False:
             table.add_row(keymap.key_text(k), k.help)
     for key, text in keymap.APP_KEYS:
