@@ -154,7 +154,7 @@ async def test_hanging_target_stays_responsive_and_cancel_leaves_resumable(db_fi
         assert screen.running and screen.st.glyphs[(items[0].id, "stuck")][0] == "▸"
         await pilot.press("n")  # still responsive
         assert screen.pinned is not None
-        await pilot.press("c")
+        await pilot.press("k")  # cancel the run
         assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await finished(pilot, screen)
@@ -207,11 +207,11 @@ async def test_blocks_and_errors_in_place_then_retry(db_file, demo_url):
 
         # auth:1 fails the first request of each distinct conversation state: a retry gets round 1
         # through and fails round 2; the next retry finishes it
-        await pilot.press("r")
+        await pilot.press("R")  # retry errors
         await wait_until(pilot, lambda: screen.st.glyphs[(first, "flaky")] == ["1", "✗"], what="retry 1")
         await finished(pilot, screen)
         assert "✗ auth" in screen_text(pilot)
-        await pilot.press("r")
+        await pilot.press("R")
         await wait_until(pilot, lambda: screen.st.glyphs[(first, "flaky")] == ["1", "1"], what="retry 2")
         await finished(pilot, screen)
         scores = await store_scores(db_file, sid)
@@ -257,13 +257,13 @@ async def test_command_palette_offers_run_actions(db_file, demo_url):
     app = app_for(db_file, sid, config, start=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await run_screen(pilot)
-        from scsafety_tui.tui.screens.run_commands import RunCommands
+        from scsafety_tui.tui.screen_commands import ScreenCommands
 
-        provider = RunCommands(screen)
+        provider = ScreenCommands(screen)
         hits = [hit async for hit in provider.search("pause")]
-        assert [hit.text for hit in hits] == ["Pause or resume the run"]
+        assert [hit.text for hit in hits] == ["Pause/resume"]
         discovered = [hit.text async for hit in provider.discover()]
-        assert "Cancel the run" in discovered and "Export the session as Markdown" in discovered
+        assert "Cancel run" in discovered and "Export" in discovered and "Filter" in discovered
         await hits[0].command()  # starts the (not yet run) session, as space would
         await finished(pilot, screen)
         assert screen.run_state == "done"
