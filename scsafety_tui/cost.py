@@ -24,9 +24,9 @@ marked `tokens_estimated` so every view says "estimated".
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from scsafety_tui.config import Config, TargetConfig, conversation_rounds
 from scsafety_tui.events import SessionStarted, TargetInfo, TurnCompleted
@@ -287,15 +287,37 @@ class Usage(Protocol):
     def estimated(self) -> int: ...
 
 
-def session_costs(usage: Iterable[Usage], targets: Sequence[TargetConfig]) -> list[TargetCost]:
-    """Each target's usage priced by its config (the session's stored snapshot)."""
-    by_key = {t.key: t for t in targets}
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A target's prices as its session stored them (per million tokens; None: unknown)."""
+
+    price_in: float | None
+    price_out: float | None
+    currency: str = "USD"
+
+
+def snapshot_prices(snapshot: Mapping[str, Any]) -> dict[str, Price]:
+    """Each target's prices from a session's stored config snapshot, read leniently: a session whose
+    snapshot no longer validates (a key written by an older build) still shows its tables, unpriced."""
+    out: dict[str, Price] = {}
+    targets = snapshot.get("targets")
+    for t in targets if isinstance(targets, list) else []:
+        if not isinstance(t, dict) or not isinstance(t.get("key"), str):
+            continue
+        pin, pout, cur = t.get("price_in"), t.get("price_out"), t.get("currency")
+        ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (pin, pout))
+        out[t["key"]] = Price(pin if ok else None, pout if ok else None, cur if isinstance(cur, str) else "USD")
+    return out
+
+
+def session_costs(usage: Iterable[Usage], prices: Mapping[str, Price]) -> list[TargetCost]:
+    """Each target's usage priced by the session's stored prices."""
     out = []
     for u in usage:
-        t = by_key.get(u.key)
-        cost = cost_of(t, u.tokens_in, u.tokens_out) if t is not None else None
+        p = prices.get(u.key)
+        cost = cost_of(p, u.tokens_in, u.tokens_out) if p is not None else None
         out.append(TargetCost(u.key, u.answers, u.tokens_in, u.tokens_out, u.estimated, cost,
-                              t.currency if t is not None else "USD"))
+                              p.currency if p is not None else "USD"))
     return out
 
 

@@ -26,8 +26,7 @@ from scsafety_tui.compare import (
     set_comparison_json,
     sets_line,
 )
-from scsafety_tui.config import TargetConfig
-from scsafety_tui.cost import TargetCost, cost_lines, cost_of, session_costs
+from scsafety_tui.cost import Price, TargetCost, cost_lines, cost_of, session_costs, snapshot_prices
 from scsafety_tui.errors import InputError
 from scsafety_tui.follow_ups import stop_text
 from scsafety_tui.judge import judges_disagree
@@ -73,7 +72,7 @@ class SessionData:
     """The chosen set against each other set: κ and the answers they score differently."""
     costs: list[TargetCost] = field(default_factory=list)
     """Tokens and cost per target (every attempt; prices from the session's config snapshot)."""
-    prices: dict[str, TargetConfig] = field(default_factory=dict)
+    prices: dict[str, Price] = field(default_factory=dict)
     """The session's targets as its snapshot holds them, by key: each answer's cost is priced by these."""
     rounds: dict[str, RoundsSummary] = field(default_factory=dict)
     """Per target, the figures past SC-Safety's two rounds (rounds.py): per round, worst round, first unsafe."""
@@ -101,8 +100,8 @@ async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
                        judge_human_agreement(answers), unscored_answers(answers), vset, sets,
                        {n: await queries.session_scores(store, sid, rows=r) for n, r in set_rows.items()},
                        [compare_sets(answers, r, vset, n) for n, r in set_rows.items() if n != vset])
-    data.prices = {t.key: t for t in stored.config.targets}
-    data.costs = session_costs(await target_usage(store, sid), stored.config.targets)
+    data.prices = snapshot_prices(stored.snapshot)
+    data.costs = session_costs(await target_usage(store, sid), data.prices)
     data.rounds = rounds_summary(answers, block_as_refusal=stored.block_as_refusal)
     data.follow_ups = {(r.item_id, r.target): r for r in await queries.follow_ups(store, sid)}
     return data

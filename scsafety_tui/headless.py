@@ -28,7 +28,7 @@ from rich.text import Text
 from scsafety_tui import report
 from scsafety_tui.compare import judge_human_agreement as agreement_of
 from scsafety_tui.config import Config
-from scsafety_tui.cost import LiveCost, RunEstimate, fmt_money, session_costs
+from scsafety_tui.cost import LiveCost, RunEstimate, fmt_money, session_costs, snapshot_prices
 from scsafety_tui.engine.session import prepare
 from scsafety_tui.events import CostLimitReached, Event, SessionStarted, TurnCompleted
 from scsafety_tui.events import Progress as ProgressEvent
@@ -174,7 +174,7 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
         console.print(Text(visible(line)))
     if differ is not None:
         console.print(report.rich_table(differ))
-    costs = session_costs(await target_usage(store, sid), session.config.targets)
+    costs = session_costs(await target_usage(store, sid), snapshot_prices(session.snapshot))
     console.print(report.rich_table(report.cost_table(costs)))
     if flags := queries.flags_line(*await queries.answer_flags(store, sid)):  # truncated / empty answers
         console.print(Text(flags))

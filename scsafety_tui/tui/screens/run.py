@@ -18,8 +18,8 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, HorizontalScroll
 from textual.widgets import Footer, Header
 
-from scsafety_tui.config import Config, TargetConfig
-from scsafety_tui.cost import cost_of, fmt_money, meter_text
+from scsafety_tui.config import Config
+from scsafety_tui.cost import Price, cost_of, fmt_money, meter_text, snapshot_prices
 from scsafety_tui.events import (
     ConversationFinished,
     ConversationStarted,
@@ -90,7 +90,7 @@ class RunScreen(RunAnswers, RunControl):
         self.state: RunState | None = None
         self.lanes: dict[str, Lane] = {}
         self.meters = Meters(())
-        self.prices: dict[str, TargetConfig] = {}
+        self.prices: dict[str, Price] = {}
         self.estimated: set[str] = set()
         """Targets with a token count estimated from characters (a server that sent no usage)."""
         self.pinned = None
@@ -151,9 +151,10 @@ class RunScreen(RunAnswers, RunControl):
         self.taxonomy = session.taxonomy
         items = await queries.items(store, sid)
         targets = session.keys
-        self.state = RunState(items, targets)
+        scope = await queries.scope(store, sid)  # its rounds: follow-ups past an item's turns count
+        self.state = RunState(items, targets, scope)
         self.meters = Meters(targets)
-        self.prices = {t.key: t for t in session.config.targets}  # [[targets]] price_in / price_out, if any
+        self.prices = snapshot_prices(session.snapshot)  # [[targets]] price_in / price_out, if any
         if self.source.writes:  # a replay's clock starts at zero; a run's goes on from the stored active time
             self.pace.base = await queries.active_seconds(store, sid)
         self.lanes = {t: Lane(i, t) for i, t in enumerate(targets, 1)}
@@ -161,11 +162,11 @@ class RunScreen(RunAnswers, RunControl):
         self._size_lanes()
         nav = self.query_one(Navigator)
         nav.border_title = "items"
-        nav.setup(items, targets)
+        nav.setup(items, targets, max((s.rounds for s in scope.items.values()), default=0))
         self._nav_width = int(nav.styles.width.value) if nav.styles.width else 40
         board = self.query_one(Scoreboard)
         board.border_title = BOARD_TITLES[self.human]
-        board.setup(self.taxonomy, targets, self._board_room())
+        board.setup(self.taxonomy, targets, self._board_room(), max((s.rounds for s in scope.items.values()), default=0))
         await self.reload()
         if damaged := await queries.damaged_answers(store, sid):
             self.notify(queries.damaged_notice(sid, len(damaged)), severity="warning", timeout=15, markup=False)
@@ -190,7 +191,7 @@ class RunScreen(RunAnswers, RunControl):
         else:
             old = self.st
             progress = Progress(0, len(old.order) * len(old.targets), 0, 0, 0)
-            self.state = RunState([old.items[i] for i in old.order], old.targets)
+            self.state = RunState([old.items[i] for i in old.order], old.targets, scope)
             self.st.seed([], {(r.target, r.item_id, r.round): r.label for r in rows if r.label is not None})
         # everything read first: no table tick can score the seeded rows with a stale setting
         self.st.scores.block_as_refusal, self.st.progress = block_as_refusal, progress
@@ -356,7 +357,10 @@ class RunScreen(RunAnswers, RunControl):
         if not self.st.scores.dirty:
             return
         scores = self.st.scores.compute(self.human)
-        self.query_one(Scoreboard).show(scores)
+        board = self.query_one(Scoreboard)
+        board.show(scores)
+        if board.beyond:  # past round 2 only: no cost for a two-round session
+            board.show_rounds(self.st.scores.rounds(self.human))
         for target, lane in self.lanes.items():
             lane.set_scores(scores.get(target))
 
