@@ -142,8 +142,12 @@ def _judges(config: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _prices(t: dict[str, Any]) -> tuple[float | None, float | None, str]:
-    """A stored target's prices (its config snapshot), for the replay's live cost."""
-    return t.get("price_in"), t.get("price_out"), t.get("currency", "USD")
+    """A stored target's prices (its config snapshot), for the replay's live cost; anything but numbers
+    (a hand-edited database) is no price."""
+    pin, pout, cur = t.get("price_in"), t.get("price_out"), t.get("currency")
+    ok = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (pin, pout))
+    currency = cur if isinstance(cur, str) else "USD"
+    return (pin, pout, currency) if ok else (None, None, currency)
 
 
 def _verdict(v: queries.VerdictRow) -> Verdict:
