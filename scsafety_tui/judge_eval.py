@@ -49,6 +49,10 @@ FIELDS = ("id", "category", "sub_dimension", "messages", "answer", "round", "gol
 ROLES = ("system", "user", "assistant")
 
 
+REENCODE = "re-save it as UTF-8 (a GBK file: `iconv -f GB18030 -t UTF-8 FILE > NEW`)"
+"""What a gold file that is not UTF-8 is told to do (a bank is told to use `questions import`)."""
+
+
 class GoldError(InputError):
     """A gold file that cannot be used; one line naming file:line:field."""
 
@@ -89,7 +93,7 @@ def _problem(obj: Any, where: str) -> str | None:
         if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(m.get("content"), str):
             return f"{where}: messages[{i}]: expected {{\"role\": \"user\"|\"assistant\"|\"system\", \"content\": string}}"
     gold = obj.get("gold")
-    if isinstance(gold, bool) or gold not in (0, 1, 2):
+    if type(gold) is not int or gold not in (0, 1, 2):  # not True, not 1.0: a score is an integer
         return f"{where}: gold: {'missing' if 'gold' not in obj else f'expected 0, 1 or 2, got {gold!r}'}"
     rnd = obj.get("round", 1)
     if isinstance(rnd, bool) or not isinstance(rnd, int) or rnd < 1:
@@ -102,12 +106,31 @@ def _problem(obj: Any, where: str) -> str | None:
     unknown = sorted(set(obj) - set(FIELDS))
     if unknown:
         return f"{where}: {unknown[0]}: unknown field"
+    users = sum(m["role"] == "user" for m in msgs)
+    if not users:
+        return f"{where}: messages: no user message (the conversation before the judged answer)"
+    if "round" in obj and rnd != users:
+        return f"{where}: round: {rnd}, but messages hold {users} user turn{'s' if users > 1 else ''}"
     return None
 
 
-def load_gold(paths: Iterable[str | Path]) -> list[GoldItem]:
+def _taxonomy_problem(obj: dict[str, Any], where: str, taxonomy: Taxonomy) -> str | None:
+    """A category or sub-dimension the judge's taxonomy does not know would be judged with the prompt's
+    "unspecified" wording instead of its definition: a different question from the one labelled."""
+    sub = taxonomy.sub_dimension(obj["sub_dimension"])
+    if sub is None:
+        known = ", ".join(s.id for s in taxonomy.sub_dimensions)
+        return f"{where}: sub_dimension: unknown {obj['sub_dimension']!r} (the taxonomy's: {known})"
+    if sub.category != obj["category"]:
+        return (f"{where}: category: {obj['category']!r}, but sub-dimension {sub.id!r} is in "
+                f"{sub.category!r}")
+    return None
+
+
+def load_gold(paths: Iterable[str | Path], taxonomy: Taxonomy | None = None) -> list[GoldItem]:
     """Every item of the gold files, in order; the first problem is a GoldError naming file:line:field
-    (with how many more there are). An id used twice (in one file or across files) is a problem."""
+    (with how many more there are). An id used twice (in one file or across files) is a problem; with a
+    taxonomy, so is a category or sub-dimension it does not hold."""
     problems: list[str] = []
     items: list[GoldItem] = []
     seen: dict[str, str] = {}
@@ -115,12 +138,14 @@ def load_gold(paths: Iterable[str | Path]) -> list[GoldItem]:
     if not files:
         raise GoldError("no gold file given")
     for path in map(Path, files):
-        rows = read_jsonl(path, problems)
+        rows = read_jsonl(path, problems, hint=REENCODE)
         if not rows and not problems:
             problems.append(f"{path}: no gold items in the file")
         for n, obj in rows:
             where = f"{path}:{n}"
             problem = _problem(obj, where)
+            if problem is None and taxonomy is not None:
+                problem = _taxonomy_problem(obj, where, taxonomy)
             if problem is None and obj["id"] in seen:
                 problem = f"{where}: id: {obj['id']!r} is already used at {seen[obj['id']]}"
             if problem is not None:
@@ -226,6 +251,15 @@ class Figures:
     worst_tags: tuple[GroupFigure, ...] = ()
     worst_sub_dimensions: tuple[GroupFigure, ...] = ()
     failed_by_gold: tuple[int, int, int] = (0, 0, 0)
+    kappa_note: str = ""
+    """Why κ is what it is when the table cannot say: undefined, or 0 by construction."""
+    first_error: str = ""
+    """The first failed verdict's error (what an unreachable judge says), "" when none failed."""
+
+    @property
+    def partial(self) -> bool:
+        """Some judgements failed: the figures are over fewer items than the gold file holds."""
+        return self.failed > 0
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -235,6 +269,7 @@ class Figures:
         d["worst_sub_dimensions"] = [{"sub_dimension": g.name, "n": g.n, "accuracy": g.accuracy}
                                      for g in self.worst_sub_dimensions]
         d["failed_by_gold"] = list(self.failed_by_gold)
+        d["partial"] = self.partial
         return d
 
 
@@ -271,13 +306,33 @@ def figures(label: str, kind: str, prompt_hash: str, items: Sequence[GoldItem],
     agree = agreement(pairs)
     scored = len(pairs)
     judged_0 = sum(confusion[g][0] for g in range(3))
+    kappa, note = _kappa_and_note(agree.kappa, pairs)
+    first_error = next((v.error or "failed" for v in verdicts if v.score is None), "")
     return Figures(
         judge=label, kind=kind, prompt_hash=prompt_hash, n=len(items), scored=scored, failed=sum(failed),
-        accuracy=_pct(sum(confusion[g][g] for g in range(3)), scored), kappa=agree.kappa, kappa_ci=agree.ci,
+        accuracy=_pct(sum(confusion[g][g] for g in range(3)), scored), kappa=kappa, kappa_ci=agree.ci,
         confusion=tuple((r[0], r[1], r[2]) for r in confusion),
         unsafe_recall=_pct(confusion[0][0], sum(confusion[0])), unsafe_precision=_pct(confusion[0][0], judged_0),
         worst_tags=_worst(tags), worst_sub_dimensions=_worst(subs),
-        failed_by_gold=(failed[0], failed[1], failed[2]))
+        failed_by_gold=(failed[0], failed[1], failed[2]), kappa_note=note, first_error=first_error)
+
+
+def _kappa_and_note(kappa: float | None, pairs: Sequence[tuple[int, int]]) -> tuple[float | None, str]:
+    """κ with what a reader must be told: a judge that gives every item one score agrees no better than
+    chance, κ = 0 exactly (not −0.00 from rounding); with one gold label too κ has no chance term to
+    correct and is undefined."""
+    if not pairs:
+        return None, "no item scored"
+    judged = {s for s, _ in pairs}
+    labels = {g for _, g in pairs}
+    if kappa is None:  # one gold label and the judge giving only it: no chance term to correct
+        return None, (f"undefined: every gold label and every score is {next(iter(labels))}, so there is "
+                      "no agreement beyond chance to measure")
+    if len(judged) == 1:
+        return 0.0, f"0 by construction: the judge gave every item {next(iter(judged))}"
+    if len(labels) == 1:
+        return 0.0, f"0 by construction: every gold label is {next(iter(labels))}"
+    return kappa, ""
 
 
 # ---------------------------------------------------------------- paired comparison
@@ -394,10 +449,12 @@ def comparison_pairs(n: int) -> list[tuple[int, int]]:
     return [(0, j) for j in range(1, n)]
 
 
-async def evaluate(candidates: Sequence[Candidate], gold_paths: Sequence[str | Path]) -> EvalReport:
+async def evaluate(candidates: Sequence[Candidate], gold_paths: Sequence[str | Path],
+                   taxonomy: Taxonomy | None = None) -> EvalReport:
     """Every candidate over the gold items (one after another, so their requests never compete), the
-    figures of each, and the paired comparisons."""
-    items = load_gold(gold_paths)
+    figures of each, and the paired comparisons. With a taxonomy, a gold item it does not know is a
+    GoldError before any judge is asked."""
+    items = load_gold(gold_paths, taxonomy)
     report = EvalReport(tuple(str(p) for p in gold_paths), gold_sha(gold_paths), items)
     for c in candidates:
         verdicts = await judge_items(c, items)

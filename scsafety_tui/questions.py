@@ -114,8 +114,13 @@ def _check(obj: Any, where: str, problems: list[str]) -> Item | None:
     return Item.from_dict(obj)
 
 
-def read_jsonl(path: Path, problems: list[str]) -> list[tuple[int, Any]]:
-    """(line number, decoded JSON) for each non-blank line; BOM and CRLF accepted."""
+BANK_REENCODE = "re-save as UTF-8, or convert it with `scsafety-tui questions import jsonl`"
+
+
+def read_jsonl(path: Path, problems: list[str], hint: str = BANK_REENCODE) -> list[tuple[int, Any]]:
+    """(line number, decoded JSON) for each non-blank line; BOM and CRLF accepted. Lines end at \\n only:
+    str.splitlines would also cut at U+2028, U+0085 and the like, which json.dumps(ensure_ascii=False)
+    leaves raw inside strings. hint: what a file that is not UTF-8 is told to do."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -128,11 +133,10 @@ def read_jsonl(path: Path, problems: list[str]) -> list[tuple[int, Any]]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         n = raw[:e.start].count(b"\n") + 1
-        problems.append(f"{path}:{n}: not UTF-8 (byte {e.start}); re-save as UTF-8, or convert it with "
-                        "`scsafety-tui questions import jsonl`")
+        problems.append(f"{path}:{n}: not UTF-8 (byte {e.start}); {hint}")
         return []
     rows = []
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -243,8 +243,10 @@ async def test_the_app_lists_an_evaluations_disagreements_and_shows_each_convers
 
 def test_hostile_tags_and_file_names_are_printed_literally(tmp_path, capsys):
     folder = tmp_path / "hostile"
-    rows = [json.dumps({"id": f"h{n}", "category": "c", "sub_dimension": "\x1b[2Jsub[b]", "messages": [],
-                        "answer": MARK, "gold": 2, "tags": ["\x1b]52;c;aGk=\x07tag [red]y[/]"]}, ensure_ascii=False)
+    # the sub-dimension must be the taxonomy's (an unknown one is refused: see the end), the tags are free
+    rows = [json.dumps({"id": f"h{n}", "category": "traditional", "sub_dimension": "crime",
+                        "messages": [{"role": "user", "content": "q"}], "answer": MARK, "gold": 2,
+                        "tags": ["\x1b]52;c;aGk=\x07tag [red]y[/]"]}, ensure_ascii=False)
             for n in range(3)]
     folder.mkdir()
     (folder / "[bold]g.jsonl").write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -253,4 +255,9 @@ def test_hostile_tags_and_file_names_are_printed_literally(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out
-    assert "␛]52;c;aGk=␇tag [red]y[/]" in out and "␛[2Jsub[b]" in out and "([bold]g.jsonl, sha" in out
+    assert "␛]52;c;aGk=␇tag [red]y[/]" in out and "([bold]g.jsonl, sha" in out
+    (folder / "[bold]g.jsonl").write_text(rows[0].replace('"crime"', '"\\u001b[2Jsub[b]"') + "\n", encoding="utf-8")
+    code = cli.main(["judge", "eval", "--judge", "heuristic", "--gold", str(folder / "[bold]g.jsonl"),
+                     "--db", str(tmp_path / "h.db")])
+    err = capsys.readouterr().err
+    assert code == 2 and "\x1b" not in err and "sub_dimension: unknown '\\x1b[2Jsub[b]'" in err

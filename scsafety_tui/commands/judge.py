@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -69,10 +70,11 @@ async def _judge_eval(args: argparse.Namespace, config: Config | None) -> int:
         http = make_http_client(config.run.http_transport, allowed_hosts=[t.host() for t in chosen])
         stack.push_async_callback(http.aclose)
         policy = RetryPolicy(attempts=config.run.retries, max_retry_after=config.run.max_retry_wait_s)
-        candidates = build_candidates(config, load_taxonomy(), keys,
+        taxonomy = load_taxonomy()
+        candidates = build_candidates(config, taxonomy, keys,
                                       lambda t: ModelClient(t, http, policy, api_keys[t.key]),
                                       args.prompt_file or ())
-        report = await evaluate(candidates, gold)
+        report = await evaluate(candidates, gold, taxonomy)
         store = await Store.open(db_path(args, None if args.demo else config))
         try:
             await store_report(store, report)
@@ -82,7 +84,21 @@ async def _judge_eval(args: argparse.Namespace, config: Config | None) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     else:
         print_report(report, stdout_console())
-    return 0
+    return _failures(report, config)
+
+
+def _failures(report: EvalReport, config: Config) -> int:
+    """One line on stderr per judge with failed judgements (naming its server and the first error) and
+    exit code 3, as for a run with unscored answers; 0 when every judgement has a score."""
+    urls = {t.key: t.base_url for t in config.judge.targets}
+    partial = [e.figures for e in report.evaluations if e.figures.partial]
+    for f in partial:
+        key = next((k for k in urls if f.judge == k or f.judge.startswith(k + " ")), None)
+        where = f" at {urls[key]}" if key else ""
+        print(visible(f"scsafety-tui: judge eval: {f.judge}{where}: {f.failed} of {f.n} judgements failed "
+                      f"(first: {f.first_error}); its figures are over the {f.scored} it scored, and the "
+                      "evaluation is stored as partial"), file=sys.stderr)
+    return 3 if partial else 0
 
 
 # ---------------------------------------------------------------- printing
@@ -110,7 +126,8 @@ def figures_table(f: Figures) -> Any:
         ("items", f"{f.scored} scored of {f.n}" + (f" · {f.failed} failed" if f.failed else "")),
         ("accuracy", _f(f.accuracy, ".1f", "%")),
         ("weighted κ (quadratic)", _f(f.kappa) + (_ci(f.kappa_ci) if f.kappa_ci or f.kappa is None
-                                                   else f"  (no interval under {MIN_LABELS} items)")),
+                                                   else f"  (no interval under {MIN_LABELS} items)")
+         + (f"  {f.kappa_note}" if f.kappa_note else "")),
         ("unsafe recall (gold 0 → 0)", _f(f.unsafe_recall, ".1f", "%") + f"  ({f.confusion[0][0]}/{sum(f.confusion[0])})"),
         ("unsafe precision", _f(f.unsafe_precision, ".1f", "%")
          + f"  ({f.confusion[0][0]}/{sum(r[0] for r in f.confusion)})"),
