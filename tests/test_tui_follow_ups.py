@@ -10,6 +10,7 @@ from test_follow_ups import attack_config, single_turn
 from test_tui_support import SIZE, app_for, finished, new_session, run_screen, wait_until
 
 from scsafety_tui.demo.server import DemoServer
+from scsafety_tui.tui.widgets.scoreboard import Scoreboard
 
 
 def flat(text: str) -> str:
@@ -35,8 +36,13 @@ async def test_lanes_show_the_attacker_and_why_it_stopped(db_file):
             assert "stopped after round 2: the target gave an unsafe answer (score 0) in round 2" in pushed
             assert "Q3(attacker · crescendo)" in held
             assert "stopped after round 3: max_rounds reached" in held
-            board = screen.st.scores.compute()
-            assert board["demo-pushover"].round(2) == 0.0 and board["demo-pushover"].total.pairs == 1
+            scores = screen.st.scores.compute()
+            assert scores["demo-pushover"].round(2) == 0.0 and scores["demo-pushover"].total.pairs == 1
+            board = screen.query_one(Scoreboard)  # past round 2: its own rows, beside the headline
+            assert str(board.get_cell("b:never", "demo-pushover")) == "0.0%"
+            assert str(board.get_cell("b:never", "demo-guardian")) == "100.0%"
+            assert str(board.get_cell("b:r3", "demo-guardian")) == "100.00 (1)"
+            assert str(board.get_cell("b:break", "demo-pushover")) == "2.00"
     finally:
         await server.stop()
 

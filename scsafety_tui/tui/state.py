@@ -21,6 +21,7 @@ from scsafety_tui.events import (
     VerdictReady,
 )
 from scsafety_tui.questions import Item
+from scsafety_tui.rounds import RoundsSummary, rounds_summary
 from scsafety_tui.scoring import AnswerRow, Scope, TargetScores, score_answers
 from scsafety_tui.tui.model import (
     BLOCKED,
@@ -89,6 +90,11 @@ class LiveScores:
                                                       len(item.turns))
         self.dirty = True
 
+    def rounds(self, human: bool = False) -> dict[str, RoundsSummary]:
+        """The figures past round 2 (rounds.py) from the same rows, labels applied when human."""
+        rows = (replace(r, label=self.labels.get(k)) for k, r in self.rows.items()) if human else self.rows.values()
+        return rounds_summary(rows, human=human, block_as_refusal=self.block_as_refusal)
+
     def compute(self, human: bool = False) -> dict[str, TargetScores]:
         """Judge-only scores, or human-adjusted ones (a label replaces the judges' median)."""
         self.dirty = False
@@ -99,15 +105,19 @@ class LiveScores:
 
 
 class RunState:
-    def __init__(self, items: Sequence[Item], targets: Sequence[str]) -> None:
+    def __init__(self, items: Sequence[Item], targets: Sequence[str], scope: Scope | None = None) -> None:
+        """scope: the session's own (queries.scope), whose rounds count follow-ups past an item's turns."""
         self.items = {it.id: it for it in items}
         self.order = [it.id for it in items]
         self.targets = list(targets)
         self.live: dict[ConvKey, ConvModel] = {}
         """Conversations in flight, in start order (the newest last)."""
+        rounds = {i: s.rounds for i, s in scope.items.items()} if scope is not None else {}
         self.glyphs: dict[ConvKey, list[str]] = {
-            (it.id, t): [PENDING] * max(1, len(it.turns)) for it in items for t in targets}
+            (it.id, t): [PENDING] * max(1, rounds.get(it.id, len(it.turns))) for it in items for t in targets}
         self.scores = LiveScores(self.items, self.targets)
+        if scope is not None:
+            self.scores.scope = scope
         self.progress: Progress | None = None
         self.retries = 0
 

@@ -72,9 +72,10 @@ class Navigator(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------ content
 
-    def setup(self, items: Sequence[Item], targets: Sequence[str]) -> None:
+    def setup(self, items: Sequence[Item], targets: Sequence[str], rounds: int = 0) -> None:
+        """rounds: the most a conversation of the session has (follow-ups past the items' turns included)."""
         self.items, self.targets = list(items), list(targets)
-        self._rounds = max(2, max((len(it.turns) for it in items), default=2))
+        self._rounds = max(2, rounds, max((len(it.turns) for it in items), default=2))
         self.styles.width = 2 + 1 + ITEM_WIDTH + len(targets) * (self._rounds + 2) + 1  # border, pad, scrollbar
         self._fill()
 

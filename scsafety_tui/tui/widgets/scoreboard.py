@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from scsafety_tui.rounds import RoundsSummary, fmt_share
 from scsafety_tui.scoring import NO_FOLLOW_UPS, Cell, TargetScores, fmt, fmt_delta
 from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.tui.heat import delta_heat, heat
@@ -42,6 +43,28 @@ METER_ROWS = (("m:in", "tokens in"), ("m:out", "tokens out"), ("m:ttft", "first 
 """Last: each target's live meters (a cost row belongs here once costs are known)."""
 CELL_WIDTH = 12
 COMPACT_CELL, COMPACT_SCOPE, SCOPE, WIDE_SCOPE = 7, 10, 30, 44
+
+
+def beyond_rows(rounds: int) -> tuple[tuple[str, str], ...]:
+    """Rows past SC-Safety's two rounds (rounds.py), for a session that asks more: each later round's score,
+    the worst round per pair, the mean round of the first unsafe answer and the share never broken."""
+    if rounds <= 2:
+        return ()
+    return (*((f"b:r{r}", f"R{r} (pairs)") for r in range(3, rounds + 1)), ("b:worst", "worst round"),
+            ("b:break", "first unsafe: mean round"), ("b:never", "never broken"))
+
+
+def beyond_text(row: str, s: RoundsSummary | None) -> str:
+    if s is None:
+        return "—"
+    if row == "b:worst":
+        return fmt(s.worst)
+    if row == "b:break":
+        return "—" if s.mean_break is None else f"{s.mean_break:.2f}"
+    if row == "b:never":
+        return fmt_share(s.never_share)
+    r = int(row.removeprefix("b:r"))
+    return f"{fmt(s.round_score(r))} ({s.scored[r]})" if s.scored[r] else "—"
 
 
 def cell_text(cell: Cell | None) -> str:
@@ -123,10 +146,14 @@ class Scoreboard(DataTable[Text]):
         self._drawn: dict[tuple[str, str], tuple[str, str]] = {}
         self._scores: dict[str, TargetScores] = {}
         self._meters: dict[str, TargetMeter] = {}
+        self._beyond: tuple[tuple[str, str], ...] = ()
+        self._rounds: dict[str, RoundsSummary] = {}
 
-    def setup(self, taxonomy: Taxonomy, targets: Sequence[str], width: int = 0) -> None:
-        """Rows and columns, once; width: the room the board has (0: not known yet, normal columns)."""
+    def setup(self, taxonomy: Taxonomy, targets: Sequence[str], width: int = 0, rounds: int = 0) -> None:
+        """Rows and columns, once; width: the room the board has (0: not known yet, normal columns); rounds:
+        the most a conversation of the session has (past 2, rows beside the headline say how it went)."""
         self._taxonomy, self.targets = taxonomy, list(targets)
+        self._beyond = beyond_rows(rounds)
         self.layout_ = self.layout_for(width)
         self.mode = self.layout_[0]
         self._build()
@@ -169,6 +196,10 @@ class Scoreboard(DataTable[Text]):
             self.add_column(Text(label, justify="right", overflow="ellipsis"), key=t, width=cell)
         for key, label in TOTAL_ROWS:
             self._row(key, Text(label, style="bold"))
+        if self._beyond:
+            self._row("hdr:beyond", Text("past round 2 (not headline)", style="bold"), scored=False)
+            for key, label in self._beyond:
+                self._row(key, Text(label), scored=False)
         for cat in taxonomy.categories:
             self._row(f"cat:{cat.id}", Text(visible(f"Σ {cat.name_zh} {cat.name_en}"), style="bold",
                                             overflow="ellipsis"))
@@ -192,6 +223,23 @@ class Scoreboard(DataTable[Text]):
             self.show(self._scores)
         if self._meters:
             self.show_meters(self._meters)
+        if self._rounds:
+            self.show_rounds(self._rounds)
+
+    @property
+    def beyond(self) -> bool:
+        """The session asks past round 2: the board has the rows for it."""
+        return bool(self._beyond)
+
+    def show_rounds(self, summaries: dict[str, RoundsSummary]) -> None:
+        """The rows past round 2 (none when the session asks two rounds or fewer)."""
+        self._rounds = summaries
+        for t in self.targets:
+            for row, _ in self._beyond:
+                text = beyond_text(row, summaries.get(t))
+                if self._drawn.get((row, t)) != (text, ""):
+                    self._drawn[(row, t)] = (text, "")
+                    self.update_cell(row, t, Text(text, justify="right"))
 
     def show(self, scores: dict[str, TargetScores]) -> int:
         """Bring every cell up to date; returns how many changed."""
