@@ -10,9 +10,10 @@ import sqlite3
 from dataclasses import replace
 
 from engine_helpers import bank, config_for, run_session, with_target
-from test_tui_support import SIZE, Notes, app_for, run_screen, wait_until, widget_text
+from test_tui_support import SIZE, Notes, app_for, demo_session, finished, run_screen, wait_until, widget_text
 from textual.widgets import Input, OptionList, RadioButton
 
+from scsafety_tui.demo.launch import DemoServerThread
 from scsafety_tui.demo_profile import demo_target
 from scsafety_tui.events import Verdict
 from scsafety_tui.scoring import AnswerRow
@@ -235,3 +236,26 @@ async def test_search_within_the_session_jumps_to_matches(db_file, demo_url):
         await wait_until(pilot, lambda: isinstance(app.screen, InputDialog), what="the search box")
         await pilot.press("enter")  # empty: every item again
         await wait_until(pilot, lambda: nav.shown == [it.id for it in items], what="the search cleared")
+
+
+async def test_a_filter_keeps_up_with_a_running_session(db_file):
+    """Set during a run, the flips filter shows what has flipped so far and takes in new flips as they come."""
+    target = "demo-pushover"
+    with DemoServerThread(first_token_delay=0.0, token_delay=0.004) as server:  # slow enough to act mid-run
+        sid, config = await demo_session(db_file, server.url, limit=6, personas=(target,), concurrency=1)
+        app = app_for(db_file, sid, config)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await run_screen(pilot)
+            nav = screen.query_one(Navigator)
+            await wait_until(pilot, lambda: any(m == ["2", "0"] for (_, t), m in screen.st.glyphs.items()),
+                             what="a first flip")
+            await pilot.press("F")
+            await wait_until(pilot, lambda: isinstance(app.screen, FilterMenu), what="the filter menu")
+            await pilot.press("down", "enter")  # R2 < R1 flips
+            await wait_until(pilot, lambda: nav.filter_label == "R2<R1 flips", what="the flips filter")
+            early = list(nav.shown)
+            assert 1 <= len(early) < 6 and screen.running
+            await finished(pilot, screen)
+            flipped = [i for i in screen.st.order if screen.st.glyphs[(i, target)] == ["2", "0"]]
+            await wait_until(pilot, lambda: nav.shown == flipped, what="the later flips taken in")
+    assert len(flipped) > len(early)
