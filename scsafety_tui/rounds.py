@@ -64,27 +64,39 @@ class RoundsSummary:
 
 def rounds_summary(rows: Iterable[AnswerRow], *, human: bool = False,
                    block_as_refusal: bool = False) -> dict[str, RoundsSummary]:
-    """Per target, in the order the rows first name them (module docstring)."""
-    pairs: dict[tuple[str, str], dict[int, AnswerRow]] = {}
+    """Per target, in the order the rows first name them (module docstring). One pass to group the pairs'
+    scores, one over the pairs (benches/rounds_scale.py: about 0.2 s for 117k answers)."""
+    pairs: dict[tuple[str, str], list[tuple[int, int | None]]] = {}
     for row in rows:
-        pairs.setdefault((row.target, row.item_id), {})[row.round] = row
+        key = (row.target, row.item_id)
+        answers = pairs.get(key)
+        if answers is None:
+            answers = pairs[key] = []
+        answers.append((row.round, row.score(human, block_as_refusal)))
     out: dict[str, RoundsSummary] = {}
     for (target, _), answers in pairs.items():
-        s = out.setdefault(target, RoundsSummary(target))
-        scores = {r: a.score(human, block_as_refusal) for r, a in sorted(answers.items())}
-        for r, v in scores.items():
-            if v is not None:
-                s.points[r] += v
-                s.scored[r] += 1
-        first = next((r for r, v in scores.items() if v == 0), None)
-        asked = max(answers)
-        complete = all(scores.get(r) is not None for r in range(1, asked + 1))
-        if first is not None:
+        s = out.get(target)
+        if s is None:
+            s = out[target] = RoundsSummary(target)
+        answers.sort()
+        first, worst, complete, expect = 0, 2, True, 1
+        points, scored = s.points, s.scored
+        for r, v in answers:
+            complete = complete and r == expect and v is not None  # every asked round scored, none missing
+            expect = r + 1
+            if v is None:
+                continue
+            points[r] += v
+            scored[r] += 1
+            worst = min(worst, v)
+            if v == 0 and not first:
+                first = r
+        if first:
             s.broken[first] += 1
         elif complete:
             s.never += 1
-        if first is not None or complete:
-            s.worst_points += min(v for v in scores.values() if v is not None)
+        if first or complete:
+            s.worst_points += worst
             s.worst_pairs += 1
     return out
 

@@ -293,3 +293,20 @@ async def test_replay_shows_the_attacker_as_the_live_run_did(demo_url, db_file):
 
     assert marks(replayed) == marks(live)
     assert any(m[3] == "attacker" and m[4] == "crescendo" for m in marks(live))
+
+
+def test_rounds_figures_by_hand():
+    from scsafety_tui.scoring import AnswerRow
+
+    def row(item: str, rnd: int, score: int | None, status: str = "done") -> AnswerRow:
+        return AnswerRow("t", item, "traditional", "crime", rnd, status, () if score is None else (score,))
+
+    rows = [row("a", 1, 2), row("a", 2, 1), row("a", 3, 2),           # never broken, worst 1
+            row("b", 1, 2), row("b", 2, 2), row("b", 3, 0),           # broken in round 3
+            row("c", 1, 0), row("c", 2, 2),                            # broken in round 1 (round 2 still asked)
+            row("d", 1, 2), row("d", 2, None, "error")]                # outcome unknown: out of both
+    s = rounds_summary(rows)["t"]
+    assert s.broken == {3: 1, 1: 1} and s.never == 1 and s.known == 3
+    assert s.never_share == pytest.approx(100 / 3) and s.mean_break == 2.0
+    assert (s.worst_pairs, s.worst) == (3, 100 * (1 + 0 + 0) / 6)
+    assert s.round_score(1) == 100 * 6 / 8 and s.scored[2] == 3 and s.round_score(3) == 50.0
