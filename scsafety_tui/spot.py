@@ -52,7 +52,7 @@ def spot_config(config: Config, targets: Sequence[str] = (), judge: str | None =
             raise ConfigError(f"{config.source}: judge: no judge target named {judge!r}")
         # the one judge keeps the [judge] settings: its prompt file, what "controversial" scores
         j = replace(j, mode="model", targets=(found[0],))
-    return replace(config, targets=chosen, judge=j, run=replace(config.run, rounds=0))
+    return replace(config, targets=chosen, judge=j, run=replace(config.run, rounds=0, follow_ups="bank"))
 
 
 async def start_spot(store: Store, config: Config, taxonomy: Taxonomy, items: list[Item],

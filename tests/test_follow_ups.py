@@ -310,3 +310,15 @@ def test_rounds_figures_by_hand():
     assert s.never_share == pytest.approx(100 / 3) and s.mean_break == 2.0
     assert (s.worst_pairs, s.worst) == (3, 100 * (1 + 0 + 0) / 6)
     assert s.round_score(1) == 100 * 6 / 8 and s.scored[2] == 3 and s.round_score(3) == 50.0
+
+
+def test_a_spot_check_is_never_attacked():
+    """A config with an [attacker] attacks run items by default; a spot check asks its own turns only."""
+    from scsafety_tui.config import conversation_rounds
+    from scsafety_tui.spot import spot_config
+
+    config = parse_config({"targets": [{"key": "t", "base_url": "http://127.0.0.1:1/v1", "model": "m"}],
+                           "attacker": {"key": "a", "base_url": "http://127.0.0.1:1/v1", "model": "m"}})
+    assert config.run.follow_ups == "attacker"
+    spot = spot_config(config)
+    assert conversation_rounds(spot.run.rounds, spot.run.follow_ups, spot.attack.max_rounds) == 0
