@@ -120,7 +120,8 @@ def _taxonomy_problem(obj: dict[str, Any], where: str, taxonomy: Taxonomy) -> st
     sub = taxonomy.sub_dimension(obj["sub_dimension"])
     if sub is None:
         known = ", ".join(s.id for s in taxonomy.sub_dimensions)
-        return f"{where}: sub_dimension: unknown {obj['sub_dimension']!r} (the taxonomy's: {known})"
+        return (f"{where}: sub_dimension: unknown {obj['sub_dimension']!r} (the taxonomy's: {known}; a "
+                "taxonomy.toml beside the gold file brings its own)")
     if sub.category != obj["category"]:
         return (f"{where}: category: {obj['category']!r}, but sub-dimension {sub.id!r} is in "
                 f"{sub.category!r}")

@@ -52,7 +52,7 @@ async def _judge_eval(args: argparse.Namespace, config: Config | None) -> int:
     from scsafety_tui.providers.client import ModelClient, make_http_client
     from scsafety_tui.providers.retry import RetryPolicy
     from scsafety_tui.store.db import Store
-    from scsafety_tui.taxonomy import load_taxonomy
+    from scsafety_tui.taxonomy import taxonomy_for
 
     gold = args.gold or [str(GOLD)]
     wanted = [k for value in args.judge or [] for k in split_keys(value)]
@@ -70,7 +70,7 @@ async def _judge_eval(args: argparse.Namespace, config: Config | None) -> int:
         http = make_http_client(config.run.http_transport, allowed_hosts=[t.host() for t in chosen])
         stack.push_async_callback(http.aclose)
         policy = RetryPolicy(attempts=config.run.retries, max_retry_after=config.run.max_retry_wait_s)
-        taxonomy = load_taxonomy()
+        taxonomy = taxonomy_for([Path(g) for g in gold])  # a taxonomy.toml beside the gold file, as for a bank
         candidates = build_candidates(config, taxonomy, keys,
                                       lambda t: ModelClient(t, http, policy, api_keys[t.key]),
                                       args.prompt_file or ())
