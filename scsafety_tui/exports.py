@@ -200,7 +200,8 @@ def _fence(text: str) -> str:
 CSV_FIELDS = ("session", "item_id", "category", "sub_dimension", "target", "round", "question", "answer",
               "status", "error", "score", "judge_scores", "judge_reasons", "human_score", "human_note",
               "tokens_in", "tokens_out", "tokens_estimated", "cost", "latency_s", "judges_disagree", "pair_in_headline", "pair_out_reason",
-              "finish_reason", "truncated", "reasoning", "reasoning_scores", "verdict_set", "other_set_scores")
+              "finish_reason", "truncated", "reasoning", "reasoning_scores", "verdict_set", "other_set_scores",
+              "question_origin", "follow_up", "stop_reason")
 
 
 def answer_records(data: SessionData) -> list[dict[str, Any]]:
@@ -210,6 +211,8 @@ def answer_records(data: SessionData) -> list[dict[str, Any]]:
     out = []
     for tr in data.transcripts:
         questions = {t.round: t.content for t in tr.turns if t.role == "user"}
+        origins = {t.round: t.origin for t in tr.turns if t.role == "user"}
+        follow_up = tr.follow_up.label() if tr.follow_up is not None and tr.follow_up.mode != "bank" else ""
         for t in (t for t in tr.turns if t.role == "assistant"):
             it = items[tr.item_id]
             latency = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
@@ -226,6 +229,9 @@ def answer_records(data: SessionData) -> list[dict[str, Any]]:
                         "finish_reason": t.finish_reason, "truncated": _truncated(t), "reasoning": t.reasoning,
                         "reasoning_verdicts": t.reasoning_verdicts, "verdict_set": data.vset,
                         "other_set_scores": _other_set_scores(t),
+                        # who wrote the question (bank, template, attacker) and the conversation's follow-up
+                        "question_origin": origins.get(t.round, ""), "follow_up": follow_up,
+                        "stop_reason": tr.stop_reason or "",
                         **_pair_fields(data, tr.target, tr.item_id, t.round)})
     return out
 

@@ -322,3 +322,25 @@ def test_a_spot_check_is_never_attacked():
     assert config.run.follow_ups == "attacker"
     spot = spot_config(config)
     assert conversation_rounds(spot.run.rounds, spot.run.follow_ups, spot.attack.max_rounds) == 0
+
+
+async def test_exports_say_which_follow_up_each_answer_got(demo_url, db_file):
+    import csv
+    import io
+
+    from scsafety_tui.exports import load_session, to_csv, to_json, to_markdown
+
+    sid, _, _ = await run_session(db_file, attack_config(demo_url, max_rounds=3, personas=("demo-pushover",)),
+                                  single_turn(bank(1)))
+    store = await Store.open(db_file, readonly=True)
+    try:
+        data = await load_session(store, sid)
+    finally:
+        await store.close()
+    rows = list(csv.DictReader(io.StringIO(to_csv(data))))
+    assert [(r["round"], r["question_origin"], r["follow_up"], r["stop_reason"]) for r in rows] == \
+        [("1", "bank", "attacker crescendo", "unsafe"), ("2", "attacker", "attacker crescendo", "unsafe")]
+    doc = json.loads(to_json(data))
+    assert doc["conversations"][0]["follow_up"]["stop_reason"] == "unsafe"
+    assert doc["beyond_headline_rounds"]["demo-pushover"]["first_unsafe_round"] == {"2": 1}
+    assert "_Follow-up: attacker crescendo stopped after round 2: the target gave an unsafe answer" in to_markdown(data)
