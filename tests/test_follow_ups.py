@@ -344,3 +344,15 @@ async def test_exports_say_which_follow_up_each_answer_got(demo_url, db_file):
     assert doc["conversations"][0]["follow_up"]["stop_reason"] == "unsafe"
     assert doc["beyond_headline_rounds"]["demo-pushover"]["first_unsafe_round"] == {"2": 1}
     assert "_Follow-up: attacker crescendo stopped after round 2: the target gave an unsafe answer" in to_markdown(data)
+
+
+def test_a_new_attempt_records_only_its_own_stop():
+    from scsafety_tui.engine.follow_up import FollowUps
+    from scsafety_tui.follow_ups import FollowUp
+
+    earlier = FollowUp("attacker", strategy="crescendo", max_rounds=4,
+                       extra={"refused_round": 2, "refusal": "抱歉，我不能帮助。", "stopped_round": 1})
+    item = single_turn(bank(1))[0]
+    reason, record, _ = FollowUps(item, earlier, None, 4).finish("max_rounds", 4, {4: 2})
+    assert reason == "max_rounds" and json.loads(record) == {"mode": "attacker", "seed": 0, "strategy": "crescendo",
+                                                             "max_rounds": 4, "stopped_round": 4}

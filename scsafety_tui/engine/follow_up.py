@@ -37,7 +37,8 @@ class FollowUps:
             # a session made before follow-ups were stored: the attacker, as it always was
             follow_up = FollowUp("attacker", strategy=default_strategy if default_strategy != MIX else "crescendo",
                                  max_rounds=rounds)
-        self.record = follow_up
+        # what an earlier attempt recorded (its stop, a refusal) is not this attempt's
+        self.record = dataclasses.replace(follow_up, extra={}) if follow_up is not None else None
         self.attacker = attacker
         self.rounds = rounds
         self.extra: dict[str, object] = {}
