@@ -160,7 +160,8 @@ class ScSafetyApp(App[int]):
         if run is not None and run.after_stop is None:
             run.confirm_stop("quit")
         else:  # the exit code a headless run would give: 3 after a run that left errors
-            self.exit(max((s.exit_code for s in self.screen_stack if isinstance(s, RunScreen)), default=0))
+            code = max((s.exit_code for s in self.screen_stack if isinstance(s, RunScreen)), default=0)
+            self.exit(code, return_code=code)
 
     # ------------------------------------------------------------ spot checks
 

@@ -464,7 +464,7 @@ class RunScreen(RunAnswers, RunControl):
             conv = self.st.newest_active(lane.target)
             if conv is not None:
                 self._show(lane, conv)
-            lane.set_header()
+            lane.redraw_header()
         elif self.followed is not None:
             await self._point([lane], self.followed, pinned=False)
         self._tick()

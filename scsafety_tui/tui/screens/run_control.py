@@ -83,7 +83,7 @@ class RunControl(WorkerScreen):
         if self.source.writes:
             self.exit_code = await self.run_exit_code(status)
         if self.after_stop == "quit":
-            self.app.exit(self.exit_code)
+            self.app.exit(self.exit_code, return_code=self.exit_code)
             return
         if self.after_stop == "back":
             self.dismiss()
@@ -175,7 +175,7 @@ class RunControl(WorkerScreen):
 
     def _force_after_stop(self) -> None:
         if self.after_stop == "quit":
-            self.app.exit(130)  # the run was stopped: interrupted, as Ctrl+C leaves a headless one
+            self.app.exit(130, return_code=130)  # the run was stopped: interrupted, as Ctrl+C leaves a headless one
 
     def action_back(self) -> None:
         if self.running:

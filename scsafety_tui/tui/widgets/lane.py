@@ -160,6 +160,10 @@ class Lane(Vertical):
         if rate is not None and rate != self.rate:
             self.rate, self._header_dirty = rate, True
 
+    def redraw_header(self) -> None:
+        """Draw the header again at the next flush (what it says about following changed)."""
+        self._header_dirty = True
+
     def set_scores(self, ts: TargetScores | None) -> None:
         """The target's pair-level scores (Total, R1, R2, Δ), as the scoreboard has them."""
         self.scores = ts
@@ -168,7 +172,9 @@ class Lane(Vertical):
         self._fit_header()
 
     def set_meter(self, meter: TargetMeter) -> None:
-        self.meter = meter
+        first, self.meter = self.meter is None, meter
+        if first:
+            self._fit_header()
         text = " · ".join(meter_parts(meter))
         if text != self._meter_text:
             self._meter_text, self._header_dirty = text, True
@@ -252,7 +258,7 @@ class Lane(Vertical):
         shown_where = {"following own": "own", "following": "follow"}.get(where, where) if narrow else where
         status = f" · {self.conv.status}" if self.conv and self.conv.status != "running" else ""
         lines.append(_pair(Text.assemble(raw(self.item_id or "—"), " ", (self.sub_label, "dim"), status),
-                           Text(shown_where, style="italic dim")))
+                           Text(" " + shown_where, style="italic dim")))
         if self._meters_shown and self.meter is not None:
             parts = meter_parts(self.meter, short=narrow)
             lines.append(_cut(Text(_fit_parts(parts, width, " " if narrow else " · "), style="dim")))
