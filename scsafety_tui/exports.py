@@ -28,7 +28,7 @@ from scsafety_tui.compare import (
 )
 from scsafety_tui.cost import Price, TargetCost, cost_lines, cost_of, session_costs, snapshot_prices
 from scsafety_tui.errors import InputError
-from scsafety_tui.follow_ups import stop_text
+from scsafety_tui.follow_ups import imported_label, stop_text
 from scsafety_tui.judge import judges_disagree
 from scsafety_tui.rounds import RoundsSummary, beyond_headline, rounds_summary, summary_doc
 from scsafety_tui.scoring import (
@@ -130,6 +130,7 @@ def _turn_score(turn: queries.TurnRow) -> int | None:
 
 def to_markdown(data: SessionData, human: bool = False) -> str:
     s = data.session
+    items = {it.id: it for it in data.items}
     out = [f"# {md_text(s['name'])}", "", f"Session {s['id']} · {s['kind']} · {s['status']} · "
            f"targets: {md_text(', '.join(data.targets))} · {len(data.items)} items", ""]
     if human:
@@ -144,7 +145,7 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
     out += ["## Conversations", ""]
     for tr in data.transcripts:
         out += [f"### {md_text(tr.item_id)} · {md_text(tr.target)} ({tr.status})", ""]
-        if line := _follow_up_line(data, tr.item_id, tr.target):
+        if line := _follow_up_line(data, items[tr.item_id], tr.target):
             out += [f"_Follow-up: {md_text(line)}_", ""]
         for turn in tr.turns:
             who = "User" if turn.role == "user" else "Model"
@@ -212,7 +213,8 @@ def answer_records(data: SessionData) -> list[dict[str, Any]]:
     for tr in data.transcripts:
         questions = {t.round: t.content for t in tr.turns if t.role == "user"}
         origins = {t.round: t.origin for t in tr.turns if t.role == "user"}
-        follow_up = tr.follow_up.label() if tr.follow_up is not None and tr.follow_up.mode != "bank" else ""
+        follow_up = tr.follow_up.label() if tr.follow_up is not None and tr.follow_up.mode != "bank" \
+            else imported_label(items[tr.item_id])
         for t in (t for t in tr.turns if t.role == "assistant"):
             it = items[tr.item_id]
             latency = (t.finished_at - t.started_at) if t.finished_at and t.started_at else None
@@ -374,11 +376,12 @@ def summary_json(data: SessionData, flags: dict[str, int]) -> str:
     return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
-def _follow_up_line(data: SessionData, item_id: str, target: str) -> str:
-    """`template crime-urgency-1-zh (urgency)`, or the attacker's strategy and why it stopped ('' for none)."""
-    row = data.follow_ups.get((item_id, target))
+def _follow_up_line(data: SessionData, item: Any, target: str) -> str:
+    """`template crime-urgency-1-zh (urgency)`, or the attacker's strategy and why it stopped, or the template
+    an import wrote ('' for none)."""
+    row = data.follow_ups.get((item.id, target))
     if row is None or row.follow_up is None or row.follow_up.mode == "bank":
-        return ""
+        return imported_label(item)
     return stop_text(row.stop_reason, row.follow_up) if row.stop_reason else row.follow_up.label()
 
 

@@ -259,6 +259,15 @@ class FollowUp:
         return "bank"
 
 
+def imported_label(item: Item) -> str:
+    """`template crime-urgency-1-zh (urgency), written at import`: a bank turn that `questions import
+    --follow-ups templates` wrote ('' for any other item)."""
+    chosen = item.source.get("follow_up") if isinstance(item.source, dict) else None
+    if not isinstance(chosen, dict) or "template" not in chosen:
+        return ""
+    return f"template {chosen['template']} ({chosen.get('pretext', '?')}), written at import"
+
+
 def plan_follow_up(item: Item, mode: str, rounds: int, seed: int, *, strategy: str = "",
                    max_rounds: int = 0) -> FollowUp:
     """The follow-up an item gets in a run: its bank turns alone when it has enough, otherwise templates or

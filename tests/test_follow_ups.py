@@ -356,3 +356,21 @@ def test_a_new_attempt_records_only_its_own_stop():
     reason, record, _ = FollowUps(item, earlier, None, 4).finish("max_rounds", 4, {4: 2})
     assert reason == "max_rounds" and json.loads(record) == {"mode": "attacker", "seed": 0, "strategy": "crescendo",
                                                              "max_rounds": 4, "stopped_round": 4}
+
+
+async def test_a_bank_imported_with_templates_says_so_in_exports(demo_url, db_file):
+    from scsafety_tui.exports import load_session, to_csv, to_markdown
+    from scsafety_tui.follow_ups import with_template_follow_up
+
+    items = [with_template_follow_up(it, 4) for it in single_turn(bank(2))]
+    assert all(len(it.turns) == 2 for it in items)
+    sid, _, _ = await run_session(db_file, config_for(demo_url, ("demo-guardian",)), items)
+    store = await Store.open(db_file, readonly=True)
+    try:
+        data = await load_session(store, sid)
+    finally:
+        await store.close()
+    picked = items[0].source["follow_up"]
+    line = f"template {picked['template']} ({picked['pretext']}), written at import"
+    assert f"_Follow-up: {line}_" in to_markdown(data)
+    assert line in to_csv(data)
