@@ -119,8 +119,10 @@ async def test_each_filter_shows_the_items_with_that_finding_and_jumps(db_file, 
             assert nav.has_focus and all(lane.item_id == want[0] for lane in screen.lanes.values())
             assert f"{first[1]} R{first[2]}" in str(nav.border_subtitle)
             if len(want) > 1:
-                await pilot.press("n")  # the next match
-                await wait_until(pilot, lambda want=want: screen.pinned == want[1], what=f"the next {kind}")
+                await pilot.press("n")  # the next match, the cell cursor on its first such answer
+                then = next(a for a in found[kind] if a[0] == want[1])
+                await wait_until(pilot, lambda want=want, then=then: screen.pinned == want[1]
+                                 and nav.current_answer() == then, what=f"the next {kind}")
                 await pilot.press("p")
                 await wait_until(pilot, lambda want=want: screen.pinned == want[0], what=f"back to the first {kind}")
         await pilot.press("F")
@@ -241,7 +243,7 @@ async def test_search_within_the_session_jumps_to_matches(db_file, demo_url):
 async def test_a_filter_keeps_up_with_a_running_session(db_file):
     """Set during a run, the flips filter shows what has flipped so far and takes in new flips as they come."""
     target = "demo-pushover"
-    with DemoServerThread(first_token_delay=0.0, token_delay=0.004) as server:  # slow enough to act mid-run
+    with DemoServerThread(first_token_delay=0.0, token_delay=0.01) as server:  # time to pause mid-run
         sid, config = await demo_session(db_file, server.url, limit=6, personas=(target,), concurrency=1)
         app = app_for(db_file, sid, config)
         async with app.run_test(size=SIZE) as pilot:
@@ -249,12 +251,14 @@ async def test_a_filter_keeps_up_with_a_running_session(db_file):
             nav = screen.query_one(Navigator)
             await wait_until(pilot, lambda: any(m == ["2", "0"] for (_, t), m in screen.st.glyphs.items()),
                              what="a first flip")
+            await pilot.press("space")  # paused: no new turn starts while the filter is set
             await pilot.press("F")
             await wait_until(pilot, lambda: isinstance(app.screen, FilterMenu), what="the filter menu")
             await pilot.press("down", "enter")  # R2 < R1 flips
             await wait_until(pilot, lambda: nav.filter_label == "R2<R1 flips", what="the flips filter")
             early = list(nav.shown)
             assert 1 <= len(early) < 6 and screen.running
+            await pilot.press("space")  # resumed
             await finished(pilot, screen)
             flipped = [i for i in screen.st.order if screen.st.glyphs[(i, target)] == ["2", "0"]]
             await wait_until(pilot, lambda: nav.shown == flipped, what="the later flips taken in")

@@ -193,10 +193,9 @@ class RunAnswers(Labelling):
             nav.filter("", lambda it: True)
             return
         nav.filter(TITLES[kind], lambda it: self.answers().item_has(kind, it.id, nav.targets), live=True)
+        # each jump (n / p, a pin) lands the cell cursor on the answer itself: the label keys apply to it
+        nav.land = lambda item: self.answers().first(kind, item, nav.targets)
         await self._jump_to_first(nav, f"No items with {TITLES[kind]} (yet): the filter stays on while the run goes.")
-        where = self.answers().first(kind, nav.shown[0], nav.targets) if nav.shown else None
-        if where is not None:  # the cell cursor on the answer itself: the label keys apply to it
-            nav.point_at_answer(*where)
 
     async def _jump_to_first(self, nav: Navigator, none: str) -> None:
         """The lanes on the first item shown, the navigator focused on it (n / p go on from there)."""

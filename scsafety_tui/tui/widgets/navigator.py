@@ -67,6 +67,8 @@ class Navigator(ScrollView, can_focus=True):
         self.detail_of: Callable[[str, str, int], str] = lambda item, target, rnd: ""
         """What the subtitle says about the answer under the cell cursor."""
         self.filter_label = ""
+        self.land: Callable[[str], tuple[str, int] | None] | None = None
+        """Where the cell cursor lands on an item the lanes jump to (n / p, a pin): set by a finding filter."""
         self._live = False
         """The filter reads the run's state: applied again when glyphs change (new failures appear)."""
 
@@ -116,7 +118,7 @@ class Navigator(ScrollView, can_focus=True):
     def filter(self, label: str, keep: Callable[[Item], bool], *, live: bool = False) -> None:
         """Show only the items that pass `keep`; live: it reads state that changes during a run."""
         current = self.current_item()
-        self._keep, self._live = keep, live
+        self._keep, self._live, self.land = keep, live, None
         self.filter_label = label
         self._fill()
         # a bank's taxonomy name or a search text: shown literally
@@ -182,6 +184,9 @@ class Navigator(ScrollView, can_focus=True):
     def point_at(self, item_id: str) -> None:
         if item_id in self.shown:
             self.move_cursor(self.shown.index(item_id))
+            where = self.land(item_id) if self.land else None
+            if where is not None:  # a finding filter: the cell cursor on that item's first such answer
+                self.point_at_answer(*where)
 
     def move_cursor(self, row: int) -> None:
         old = self.current_item()
