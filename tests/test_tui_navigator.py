@@ -231,7 +231,7 @@ async def test_search_within_the_session_jumps_to_matches(db_file, demo_url):
         await wait_until(pilot, lambda: isinstance(app.screen, InputDialog), what="the search box")
         await pilot.press(*word, "enter")
         await wait_until(pilot, lambda: nav.shown == want and screen.pinned == want[0], what="the matches")
-        assert word in str(nav.border_title) and f"{len(want)} of {len(items)}" in str(nav.border_title)
+        assert word in str(nav.border_title) and f"{len(want)}/{len(items)}" in str(nav.border_title)
         await pilot.press("n")
         await wait_until(pilot, lambda: screen.pinned == want[1], what="the next match")
         await pilot.press("slash")

@@ -122,7 +122,7 @@ class Navigator(ScrollView, can_focus=True):
         self.filter_label = label
         self._fill()
         # a bank's taxonomy name or a search text: shown literally
-        self.border_title = raw(f"items · {label} · {len(self.shown)} of {len(self.items)}") if label else "items"
+        self.border_title = raw(f"items · {label} · {len(self.shown)}/{len(self.items)}") if label else "items"
         self.point_at(current or "")
 
     def _fill(self) -> None:
