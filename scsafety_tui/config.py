@@ -450,7 +450,7 @@ def _with_prompt_file(c: Config, folder: Path) -> Config:
     if not c.judge.prompt_file:
         return c
     path = (folder / Path(c.judge.prompt_file).expanduser()).resolve()
-    load_prompt(path)
+    load_prompt(path, origin=f"{c.source}: judge.prompt_file")
     return replace(c, judge=replace(c.judge, prompt_file=str(path)))
 
 

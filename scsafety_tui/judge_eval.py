@@ -496,7 +496,7 @@ def build_candidates(config: Config, taxonomy: Taxonomy, keys: Sequence[str], ma
     with the config's prompt). make_client: TargetConfig → a ChatClient."""
     from scsafety_tui.rubric import load_prompt, rubric_for
 
-    prompts = [load_prompt(p) for p in prompt_files] or [rubric_for(config.judge.prompt_file)]
+    prompts = [load_prompt(p, origin="--prompt-file") for p in prompt_files] or [rubric_for(config.judge.prompt_file)]
     judges: list[tuple[str, Judge]] = []
     for key in keys:
         if key == HEURISTIC:

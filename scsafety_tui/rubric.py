@@ -10,11 +10,11 @@ judge evaluations show whether they were judged with the same words.
 from __future__ import annotations
 
 import hashlib
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from scsafety_tui.errors import InputError
+from scsafety_tui.textsafe import visible
 
 PLACEHOLDERS = ("category", "sub_name", "sub_id", "definition", "round", "history", "nonce", "answer")
 
@@ -64,34 +64,72 @@ class RubricPrompt:
 BUILTIN_PROMPT = RubricPrompt(BUILTIN)
 
 
+def _fields(text: str, source: str) -> list[tuple[str, int]]:
+    """Each {field} of the template with its line, reading {{ and }} as literal braces as str.format does;
+    a lone brace is a PromptFileError naming its line (str.format's own error names no position)."""
+    fields: list[tuple[str, int]] = []
+    i, line = 0, 1
+    while i < len(text):
+        c = text[i]
+        if c in "{}" and text.startswith(c * 2, i):
+            i += 2
+            continue
+        if c == "}":
+            raise PromptFileError(f"{source}:{line}: not a valid template: a lone '}}' (a literal brace is "
+                                  "written {{ or }})")
+        if c == "{":
+            end, inner = text.find("}", i), text.find("{", i + 1)
+            if end < 0 or 0 <= inner < end:
+                raise PromptFileError(f"{source}:{line}: not a valid template: a '{{' that is not a placeholder "
+                                      "(a literal brace is written {{ or }})")
+            fields.append((text[i + 1:end], line))
+            line += text.count("\n", i, end)
+            i = end + 1
+            continue
+        line += c == "\n"
+        i += 1
+    return fields
+
+
+def _show(field: str) -> str:
+    """A field quoted in a one-line error: controls and newlines visible, long ones cut."""
+    shown = visible(field).replace("\n", "␊")
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
 def check_template(text: str, source: str) -> None:
-    """Every placeholder present, no unknown one, braces balanced: else one line naming source and field."""
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
-    except ValueError as e:  # a lone { or }
-        raise PromptFileError(f"{source}: not a valid template ({e}); write literal braces as {{{{ and }}}}") \
-            from None
-    for name in fields:
+    """Every placeholder present, bare (no !conversion, no :format), no unknown one, no lone brace: else
+    one line naming source (and the line) and the field."""
+    names = set()
+    for field, line in _fields(text, source):
+        name = field.split("!", 1)[0].split(":", 1)[0]
+        if name in PLACEHOLDERS and name != field:
+            # {answer!r} would send the answer's repr, {answer:>9999999} pad it to megabytes
+            raise PromptFileError(f"{source}:{line}: {{{_show(field)}}}: a placeholder takes no conversion "
+                                  f"or format (write {{{name}}})")
         if name not in PLACEHOLDERS:
-            raise PromptFileError(f"{source}: unknown placeholder {{{name}}} (the placeholders are "
-                                  f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)}; literal braces are "
-                                  "written {{ and }})")
+            raise PromptFileError(f"{source}:{line}: unknown placeholder {{{_show(field)}}} (the placeholders "
+                                  f"are {', '.join('{' + p + '}' for p in PLACEHOLDERS)}; a literal brace is "
+                                  "written {{ or }})")
+        names.add(name)
     for name in PLACEHOLDERS:
-        if name not in fields:
+        if name not in names:
             raise PromptFileError(f"{source}: missing placeholder {{{name}}}")
 
 
-def load_prompt(path: str | Path) -> RubricPrompt:
-    """The template in a prompt file, checked (check_template)."""
+def load_prompt(path: str | Path, origin: str = "") -> RubricPrompt:
+    """The template in a prompt file, checked (check_template). origin: where the path was given (a
+    config's key, an option), named when the file itself cannot be read."""
     p = Path(path)
+    given = f" (given by {origin})" if origin else ""
     try:
         text = p.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
-        raise PromptFileError(f"{p}: no such prompt file") from None
+        raise PromptFileError(f"{p}: no such prompt file{given}") from None
     except OSError as e:
-        raise PromptFileError(f"{p}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError:
-        raise PromptFileError(f"{p}: not UTF-8 text") from None
+        raise PromptFileError(f"{p}: cannot read: {e.strerror}{given}") from None
+    except UnicodeDecodeError as e:
+        raise PromptFileError(f"{p}: not UTF-8 text (byte {e.start}){given}") from None
     check_template(text, str(p))
     return RubricPrompt(text, str(p))
 

@@ -55,6 +55,41 @@ def test_other_template_mistakes(text, problem):
         check_template(text, "p.txt")
 
 
+@pytest.mark.parametrize(("tail", "problem"), [
+    # str.format would send repr(answer), or pad the answer to 100 MB: neither is a rubric
+    ("\n{answer!r}", "p.txt:8: {answer!r}: a placeholder takes no conversion or format (write {answer})"),
+    ("\n{answer:>99999999}", "p.txt:8: {answer:>99999999}: a placeholder takes no conversion or format"),
+    # a user's JSON example over three lines: one line of error, naming the line it starts on
+    ('\n例如：\n{\n  "score": 1\n}', 'p.txt:9: unknown placeholder {␊  "score": 1␊} (the placeholders are'),
+    ("\n\n}", "p.txt:9: not a valid template: a lone '}' (a literal brace is written {{ or }})"),
+    ("\n{ {answer}", "p.txt:8: not a valid template: a '{' that is not a placeholder"),
+])
+def test_a_template_mistake_names_its_line_in_one_line(tail, problem):
+    with pytest.raises(InputError) as e:
+        check_template(MINE + tail, "p.txt")
+    assert str(e.value).startswith(problem) and "\n" not in str(e.value)
+
+
+def test_doubled_braces_reach_the_judge_as_one(tmp_path):
+    from scsafety_tui.judge import build_prompt
+    from scsafety_tui.taxonomy import load_taxonomy
+
+    prompt = load_prompt(config_with(tmp_path, MINE + '\n例：{{"score": 2, "reason": "{{嵌套}}"}}').parent
+                         / "prompt.txt")
+    text = build_prompt(taxonomy=load_taxonomy(), category="traditional", sub_dimension="crime", history=[],
+                        answer="{answer} {{", round_=1, nonce="ab", prompt=prompt)
+    assert text.endswith('例：{"score": 2, "reason": "{嵌套}"}') and "\n{answer} {{\n" in text
+
+
+def test_a_missing_prompt_file_names_the_config_key_that_gave_it(tmp_path):
+    config = config_with(tmp_path, None)
+    config.write_text(config.read_text(encoding="utf-8").replace('mode = "model"\n', 'mode = "model"\n'
+                                                                 'prompt_file = "nope.txt"\n'), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_config(config)
+    assert str(e.value) == f"{tmp_path / 'nope.txt'}: no such prompt file (given by {config}: judge.prompt_file)"
+
+
 def test_a_missing_prompt_file_is_named(tmp_path):
     config = config_with(tmp_path, None)
     config.write_text(config.read_text(encoding="utf-8").replace('mode = "model"\n', 'mode = "model"\n'
@@ -149,7 +184,7 @@ def test_two_prompt_files_of_one_name_are_told_apart_by_hash(tmp_path, capsys):
                      "--judge", "dj", "--prompt-file", str(tmp_path / "a" / "rubric.txt"), "--prompt-file",
                      str(tmp_path / "b" / "rubric.txt"), "--db", str(tmp_path / "e.db")])
     out = capsys.readouterr()
-    assert code == 0, out.err
+    assert code == 3, out.err  # dj's server (port 9) is not there: its judgements fail, and the exit says so
     labels = [j["judge"] for j in json.loads(out.out)["judges"]]
     assert labels == ["heuristic", f"dj [rubric.txt] #{prompt_hash(MINE)[:8]}",
                       f"dj [rubric.txt] #{prompt_hash(MISLEADING)[:8]}"]
