@@ -262,4 +262,5 @@ async def test_a_filter_keeps_up_with_a_running_session(db_file):
             await finished(pilot, screen)
             flipped = [i for i in screen.st.order if screen.st.glyphs[(i, target)] == ["2", "0"]]
             await wait_until(pilot, lambda: nav.shown == flipped, what="the later flips taken in")
+            assert str(nav.border_title) == f"items · R2<R1 flips · {len(flipped)}/6"  # the count kept current
     assert len(flipped) > len(early)

@@ -102,6 +102,7 @@ class Navigator(ScrollView, can_focus=True):
         if pending and self._live:
             current = self.current_item()
             self._fill()
+            self._title()
             self.point_at(current or "")
         if pending:
             self.refresh()  # rows come from the cache; only the changed ones are rendered again
@@ -121,9 +122,12 @@ class Navigator(ScrollView, can_focus=True):
         self._keep, self._live, self.land = keep, live, None
         self.filter_label = label
         self._fill()
-        # a bank's taxonomy name or a search text: shown literally
-        self.border_title = raw(f"items · {label} · {len(self.shown)}/{len(self.items)}") if label else "items"
+        self._title()
         self.point_at(current or "")
+
+    def _title(self) -> None:
+        label = self.filter_label  # a bank's taxonomy name or a search text: shown literally
+        self.border_title = raw(f"items · {label} · {len(self.shown)}/{len(self.items)}") if label else "items"
 
     def _fill(self) -> None:
         self.shown = [it.id for it in self.items if self._keep(it)]
