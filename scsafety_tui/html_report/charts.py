@@ -6,6 +6,9 @@ are one number. Every name is escaped: a target key is user text.
 
 from __future__ import annotations
 
+import os
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
@@ -13,8 +16,13 @@ from scsafety_tui.scoring import TargetScores, fmt, fmt_delta
 from scsafety_tui.taxonomy import Taxonomy
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#7F7F7F", "#332288",
-           "#88CCEE", "#999933", "#AA4499", "#44AA99")
-"""Okabe-Ito first (tells apart under the common colour blindnesses), then Tol's muted set."""
+           "#88CCEE", "#999933", "#AA4499", "#44AA99", "#222222", "#8C564B", "#B2DF8A", "#FB9A99", "#CAB2D6",
+           "#6A3D9A")
+"""Okabe-Ito first (tells apart under the common colour blindnesses), then Tol's muted set, then six more
+so that a session of up to 18 targets never gives two of them one colour (past that they repeat; the
+labels still tell them apart)."""
+LABEL_PX = 165
+"""Room for a target's name in the legend and beside the R1 → R2 rows (11 px text)."""
 UP, DOWN, FLAT = "#1a7f37", "#cf222e", "#6e7781"
 
 
@@ -22,9 +30,43 @@ def colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def _t(x: float, y: float, text: str, *, anchor: str = "middle", cls: str = "") -> str:
+def _t(x: float, y: float, text: str, *, anchor: str = "middle", cls: str = "", title: str = "") -> str:
     c = f' class="{cls}"' if cls else ""
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{c}>{escape(text)}</text>'
+    tip = f"<title>{escape(title)}</title>" if title and title != text else ""
+    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{c}>{tip}{escape(text)}</text>'
+
+
+def _px(text: str) -> float:
+    """Estimated width at 11 px: a wide (CJK) character about 11 px, any other about 6.5."""
+    return sum(11.0 if unicodedata.east_asian_width(c) in "WF" else 6.5 for c in text)
+
+
+def _fit(text: str, px: float = LABEL_PX) -> str:
+    if _px(text) <= px:
+        return text
+    while text and _px(text + "…") > px:
+        text = text[:-1]
+    return text + "…"
+
+
+def labels(order: Sequence[str], px: float = LABEL_PX) -> dict[str, str]:
+    """Each target's name as the charts print it: whole when it fits, else cut, and never two alike. Names
+    that differ only past the cut (model-…-00-…, model-…-01-…) drop their shared start instead, from the
+    last separator before they differ, so the part that tells them apart is what shows."""
+    out = {k: _fit(k, px) for k in order}
+    for label in [lb for lb, n in Counter(out.values()).items() if n > 1]:
+        clash = [k for k in order if out[k] == label]
+        shared = os.path.commonprefix(clash)
+        cut = max((shared.rfind(c) + 1 for c in "-_.:@"), default=0) or len(shared)
+        for k in clash:
+            out[k] = _fit(k[:min(6, cut)] + "…" + k[cut:], px) if cut > 6 else _fit(k, px)
+    counts = Counter(out.values())
+    seen: Counter[str] = Counter()
+    for k in order:  # still alike (a pathological set of names): numbered, in order
+        if counts[out[k]] > 1:
+            seen[out[k]] += 1
+            out[k] = f"{out[k]} ({seen[out[k]]})"
+    return out
 
 
 LEGEND_ROW = 16
@@ -33,13 +75,14 @@ LEGEND_ROW = 16
 def _legend(order: Sequence[str], x0: float, y: float, width: float) -> tuple[list[str], float]:
     """The targets' colours, wrapped to the chart's width; returns the marks and the y below them."""
     out, x = [], x0
+    names = labels(order)
     for i, key in enumerate(order):
-        name = key if len(key) <= 24 else key[:23] + "…"
-        step = 28 + 7 * len(name)
+        name = names[key]
+        step = 28 + _px(name)
         if x > x0 and x + step > width:
             x, y = x0, y + LEGEND_ROW
         out.append(f'<rect x="{x:.1f}" y="{y - 9:.1f}" width="10" height="10" fill="{colour(i)}"/>')
-        out.append(_t(x + 14, y, name, anchor="start", cls="lg"))
+        out.append(_t(x + 14, y, name, anchor="start", cls="lg", title=key))
         x += step
     return out, y + LEGEND_ROW
 
@@ -107,9 +150,10 @@ def round_change(scores: dict[str, TargetScores], order: Sequence[str]) -> str:
     for v in (0, 25, 50, 75, 100):
         out.append(f'<line x1="{x_of(v):.1f}" x2="{x_of(v):.1f}" y1="{top - 8}" y2="{height - 16}" class="grid"/>')
         out.append(_t(x_of(v), height - 4, str(v), cls="ax"))
+    names = labels(order)
     for i, key in enumerate(order):
         y = top + row_h * i + row_h / 2
-        out.append(_t(name_w, y + 4, key if len(key) <= 24 else key[:23] + "…", anchor="end", cls="name"))
+        out.append(_t(name_w, y + 4, names[key], anchor="end", cls="name", title=key))
         ts = scores.get(key)
         r1, r2 = (ts.round(1), ts.round(2)) if ts else (None, None)
         if r1 is None or r2 is None:

@@ -91,7 +91,9 @@ def _summary(data: SessionData, scores: dict[str, TargetScores]) -> str:
     truncated = sum(t.status == "done" and t.finish_reason == "length" and t.role == "assistant"
                     for tr in data.transcripts for t in tr.turns)
     empty = sum(t.status == "empty" for tr in data.transcripts for t in tr.turns)
-    notes = [scope_note(scores), *summary_lines(data), *filter(None, [flags_line(truncated, empty)])]
+    # a session with no items (created, never given any) is not "a bank with no follow-ups"
+    scope = scope_note(scores) if data.items else "this session has no items: nothing was asked, nothing scored"
+    notes = [scope, *summary_lines(data), *filter(None, [flags_line(truncated, empty)])]
     return (f'<section id="summary"><h2>总览 Summary</h2><table class="summary" id="summary-table">'
             f"<thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
             + "".join(f'<p class="note">{text(n)}</p>' for n in notes) + "</section>")

@@ -1,0 +1,100 @@
+"""The HTML report on sessions a user can have but the main tests do not: thirteen targets whose names
+differ only past the charts' cut, a session with no items, answers full of markup and invisible
+characters. Real sessions on the demo server, exported as `export -o` does."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from engine_helpers import TAXONOMY, bank, config_for, run_session, with_target
+from hostile_server import HostileServer
+from test_html_report import dom
+
+from scsafety_tui.config import TargetConfig
+from scsafety_tui.engine.session import create_session
+from scsafety_tui.exports import export_to
+from scsafety_tui.store.db import Store
+
+LONG = [f"model-with-a-rather-long-name-{n:02d}-qwen2.5-72b-instruct" for n in range(10)]
+
+
+async def _export(db: str, sid: int, tmp_path) -> str:
+    store = await Store.open(db)
+    try:
+        return await export_to(store, str(sid), "html", str(tmp_path / "report.html"))
+    finally:
+        await store.close()
+
+
+def _names(svg) -> list[str]:
+    return [t.parts[-1] if t.parts else "" for t in svg.all("text", class_="name")]
+
+
+async def test_thirteen_targets_keep_their_own_colour_and_a_name_that_tells_them_apart(db_file, demo_url,
+                                                                                       tmp_path):
+    """Before: the 13th target was drawn in the 1st one's colour, and the ten long names were all cut to
+    'model-with-a-rather-lon…', so neither chart said which row or bar was which."""
+    config = config_for(demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly"), retries=1)
+    for n, key in enumerate(LONG):
+        config = with_target(config, key, demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly")[n % 3])
+    sid, status, _ = await run_session(db_file, config, bank(3))
+    assert status == "done"
+    root = dom(await _export(db_file, sid, tmp_path))
+    order = ["demo-guardian", "demo-pushover", "demo-wobbly", *LONG]
+    legend = root.one("svg", id="chart-categories")
+    fills = [r.attrs["fill"] for r in legend.all("rect") if "class" not in r.attrs]
+    assert len(fills) == 13 and len(set(fills)) == 13, fills
+    labels = [t.parts[-1] for t in legend.all("text", class_="lg")]
+    rows = _names(root.one("svg", id="chart-rounds"))
+    assert labels == rows and len(set(rows)) == 13, rows
+    for key, label in zip(order, rows, strict=True):
+        head, _, tail = label.partition("…")
+        assert key.startswith(head) and tail.rstrip("…") in key, (key, label)
+    assert rows[3] == "model-…00-qwen2.5-72b-in…"
+    # the whole name is a hover away, and every bar is its target's colour
+    assert [(t.all("title") or [t])[0].text() for t in root.one("svg", id="chart-rounds").all("text", class_="name")
+            ] == order
+    bars = legend.all("rect", class_="bar")
+    assert {b.attrs["data-target"]: b.attrs["fill"] for b in bars} == dict(zip(order, fills, strict=True))
+
+
+async def test_a_session_with_no_items_says_so(db_file, demo_url, tmp_path):
+    """It said 'no follow-ups in this bank: Total = R1', which is about a bank of single-turn items."""
+    store = await Store.open(db_file)
+    try:
+        sid = await create_session(store, config_for(demo_url, ("demo-guardian",)), TAXONOMY, [], name="empty")
+    finally:
+        await store.close()
+    page = await _export(db_file, sid, tmp_path)
+    notes = [n.text() for n in dom(page).one("section", id="summary").all("p", class_="note")]
+    assert notes[0] == "this session has no items: nothing was asked, nothing scored"
+    assert not any("no follow-ups in this bank" in n for n in notes)
+
+
+EVIL = ("</script><script>window.pwned=1</script> <!-- c --> ]]> <![CDATA[ x ]]> 前\u2028后 \u202eevil\u202c "
+        "\u2066iso\u2069 zero\u200bwidth \x1b[31mred <style>*{display:none}</style> <a href='javascript:x'>a</a>")
+
+
+async def test_markup_and_invisible_characters_in_answers_and_names_stay_text(db_file, demo_url, tmp_path):
+    server = HostileServer({"evil": EVIL})
+    url = await server.start()
+    try:
+        config = config_for(demo_url, ("demo-guardian",), retries=1)
+        config = replace(config, targets=(*config.targets,
+                                          TargetConfig(key="k<script><!--", provider="openai", base_url=url,
+                                                       model="evil")))
+        sid, _, _ = await run_session(db_file, config, bank(2), name="</title><!-- \u202e会话 ]]>")
+    finally:
+        await server.stop()
+    page = await _export(db_file, sid, tmp_path)
+    # one script element (the page's own), one style, no comment, no CDATA, no raw bidi or ESC
+    assert len(re.findall(r"<script\b", page)) == 1 and len(re.findall(r"<style\b", page)) == 1
+    assert "<!--" not in page and "]]>" not in page and "<![CDATA[" not in page
+    assert not re.search("[\u202a-\u202e\u2066-\u2069\u200b\x1b]", page)
+    root = dom(page)
+    assert root.all("title")[0].text() == "</title><!-- ⟨U+202E⟩会话 ]]>"
+    cells = [a.text() for a in root.all("div", class_="ans") if "window.pwned" in a.text()]
+    assert len(cells) == 4  # two items, two rounds, each the answer's exact text, marks made visible
+    assert all("</script><script>window.pwned=1</script> <!-- c --> ]]>" in c and "⟨U+202E⟩evil⟨U+202C⟩" in c
+               and "␛[31mred" in c for c in cells)
