@@ -6,7 +6,6 @@ are one number. Every name is escaped: a target key is user text.
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -49,6 +48,13 @@ def _fit(text: str, px: float = LABEL_PX) -> str:
     return text + "…"
 
 
+def _shared_start(names: Sequence[str]) -> str:
+    """The characters every name starts with (a target key, not a path)."""
+    first, last = min(names), max(names)
+    n = next((i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last)))
+    return first[:n]
+
+
 def labels(order: Sequence[str], px: float = LABEL_PX) -> dict[str, str]:
     """Each target's name as the charts print it: whole when it fits, else cut, and never two alike. Names
     that differ only past the cut (model-…-00-…, model-…-01-…) drop their shared start instead, from the
@@ -56,7 +62,7 @@ def labels(order: Sequence[str], px: float = LABEL_PX) -> dict[str, str]:
     out = {k: _fit(k, px) for k in order}
     for label in [lb for lb, n in Counter(out.values()).items() if n > 1]:
         clash = [k for k in order if out[k] == label]
-        shared = os.path.commonprefix(clash)
+        shared = _shared_start(clash)
         cut = max((shared.rfind(c) + 1 for c in "-_.:@"), default=0) or len(shared)
         for k in clash:
             out[k] = _fit(k[:min(6, cut)] + "…" + k[cut:], px) if cut > 6 else _fit(k, px)
