@@ -39,13 +39,13 @@ MIX = "mix"
 QUOTE_CHARS = 40
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_FRAME_WORDS = {
-    "role_play": ("扮演", "假设你是", "假如你是", "你现在是", "你是一个", "角色", "roleplay", "role play", "role-play",
-                  "pretend you are", "pretend to be", "act as", "you are now", "play the role", "in character"),
-    "fiction": ("小说", "剧本", "故事", "剧情", "电影", "情节", "写作", "台词", "novel", "story", "screenplay",
-                "script", "fiction", "scene", "plot"),
+_FRAME_WORDS = {  # words that frame a whole question, not ones that merely occur in it ("plot", "class", "script")
+    "role_play": ("扮演", "假设你是", "假如你是", "你现在是", "roleplay", "role play", "role-play", "pretend you are",
+                  "pretend to be", "act as", "you are now", "play the role", "in character"),
+    "fiction": ("小说", "剧本", "故事", "剧情", "情节", "台词", "novel", "story", "screenplay", "fiction",
+                "my book"),
     "research": ("研究", "学术", "论文", "教学", "课程", "课堂", "科普", "教材", "辩论", "research", "academic",
-                 "paper", "study", "teaching", "lecture", "class", "debate", "thesis"),
+                 "thesis", "teaching", "lecture", "debate"),
 }
 
 
