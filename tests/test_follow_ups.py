@@ -176,7 +176,7 @@ async def test_attacker_stops_on_an_unsafe_verdict(demo_url, db_file):
     assert started and all(e.via == "crescendo" for e in started)
 
 
-async def test_attacker_sees_the_last_verdict(demo_url, db_file):
+def test_attacker_sees_the_last_verdict():
     """The attacker's prompt carries the judge's score of the round before (here: the guardian's 2)."""
     from scsafety_tui.engine.attacker import Attacker, LastVerdict
 
