@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 from engine_helpers import bank, config_for, run_session
-from test_tui_support import app_for, wait_until, widget_text
+from test_tui_support import app_for, screen_text, wait_until, widget_text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -166,6 +166,9 @@ async def test_question_mark_opens_help_on_every_screen(db_file, demo_url, size)
             screen = app.screen
             if isinstance(screen, RunScreen):
                 await wait_until(pilot, lambda screen=screen: screen.state is not None, what="the run screen")
+                # the footer keeps ? and the label keys, narrow or wide
+                await wait_until(pilot, lambda: screen_text(pilot).splitlines()[-1].lstrip().startswith(
+                    "? Help  012 Label  N Label+note  x Clear label"), what="the footer")
             text = await _help_shows(pilot, screen)
             assert title in text
             for row in keymap.keys_of(type(screen)):
