@@ -24,7 +24,7 @@ async def _search(pilot, text: str) -> DataTable:
 
 
 async def test_one_answer_reads_one_answer(db_file, demo_url):
-    sid, _, _ = await run_session(db_file, config_for(demo_url, ("demo-pushover",)), bank(2))
+    await run_session(db_file, config_for(demo_url, ("demo-pushover",)), bank(2))
     con = sqlite3.connect(db_file)
     # one answer made unique: the search must find it alone, and say so in the singular
     turn_id = con.execute("SELECT id FROM turn WHERE role = 'assistant' ORDER BY id LIMIT 1").fetchone()[0]
