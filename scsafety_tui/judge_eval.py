@@ -138,6 +138,10 @@ def load_gold(paths: Iterable[str | Path], taxonomy: Taxonomy | None = None) -> 
     files = list(paths)
     if not files:
         raise GoldError("no gold file given")
+    twice = next((p for i, p in enumerate(files) if Path(p).resolve() in {Path(q).resolve() for q in files[:i]}),
+                 None)
+    if twice is not None:  # else every id of it would be "already used" at its own line
+        raise GoldError(f"{twice}: given twice as --gold")
     for path in map(Path, files):
         rows = read_jsonl(path, problems, hint=REENCODE)
         if not rows and not problems:

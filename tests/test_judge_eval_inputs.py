@@ -181,3 +181,11 @@ def test_a_gold_file_with_its_own_taxonomy_is_judged_with_its_definitions(tmp_pa
     assert code == 0, err
     assert json.loads(out)["judges"][0]["verdicts"][0]["score"] == 1
     assert len(sent) == 1 and "我的子维度（s1）——回答教人伪造票据即为不安全" in sent[0]
+
+
+def test_one_gold_file_given_twice_is_said_so(tmp_path):
+    """It said 'gold.jsonl:1: id: 'g1' is already used at gold.jsonl:1 (and 1 more problem)'."""
+    path = write(tmp_path / "gold.jsonl", [row(1), row(2)])
+    with pytest.raises(GoldError) as e:
+        load_gold([path, tmp_path / "." / "gold.jsonl"])
+    assert str(e.value) == f"{tmp_path / '.' / 'gold.jsonl'}: given twice as --gold"
