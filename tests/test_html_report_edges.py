@@ -98,3 +98,24 @@ async def test_markup_and_invisible_characters_in_answers_and_names_stay_text(db
     assert len(cells) == 4  # two items, two rounds, each the answer's exact text, marks made visible
     assert all("</script><script>window.pwned=1</script> <!-- c --> ]]>" in c and "⟨U+202E⟩evil⟨U+202C⟩" in c
                and "␛[31mred" in c for c in cells)
+
+
+async def test_a_guard_judge_is_named_with_its_kind_and_its_raw_output_is_in_the_report(db_file, demo_url,
+                                                                                         tmp_path):
+    """README: a guard's raw output is shown with its reason in the exports. The page named the judge
+    without its kind and dropped the raw text, a failed guard's ("what it said instead") included."""
+    from scsafety_tui.demo_profile import demo_target
+
+    config = config_for(demo_url, ("demo-pushover",), retries=1)
+    guards = (replace(demo_target("q", demo_url, "demo-qwen3guard"), kind="qwen3guard"),
+              replace(demo_target("prose", demo_url, "demo-guardian"), kind="llamaguard"))  # prose, not a verdict
+    config = replace(config, judge=replace(config.judge, targets=guards, retries=0))
+    sid, _, _ = await run_session(db_file, config, bank(1))
+    root = dom(await _export(db_file, sid, tmp_path))
+    assert "judge: q (qwen3guard), prose (llamaguard)" in root.one("header").text()
+    lis = [li for li in root.all("li") if li.text().startswith("judge ")]
+    q = [li for li in lis if li.text().startswith("judge q (qwen3guard): ")]
+    prose = [li for li in lis if li.text().startswith("judge prose (llamaguard): error — ")]
+    assert len(q) == len(prose) == 2  # one item, two rounds
+    assert all("Safety: " in li.one("pre").text() for li in q)
+    assert all(li.one("pre").text().strip() and "Safety: " not in li.one("pre").text() for li in prose)

@@ -15,7 +15,7 @@ from html import escape
 from scsafety_tui.judge import judges_disagree
 from scsafety_tui.questions import Item
 from scsafety_tui.scoring import AnswerRow, median_score
-from scsafety_tui.store.queries import Transcript, TurnRow, set_label
+from scsafety_tui.store.queries import Transcript, TurnRow, VerdictRow, set_label
 from scsafety_tui.taxonomy import Taxonomy
 from scsafety_tui.textsafe import visible
 
@@ -96,12 +96,20 @@ def _status(a: Answer) -> str:
     return ""
 
 
+def _raw(v: VerdictRow) -> str:
+    """A guard's own words, and what a failed judge said instead of a verdict: folded, never dropped."""
+    if not v.raw or (v.score is not None and v.kind in ("rubric", "heuristic")):
+        return ""
+    return f'<details class="raw"><summary>raw output</summary><pre>{text(v.raw)}</pre></details>'
+
+
 def _verdicts(t: TurnRow) -> str:
     out = []
     for v in t.verdicts:
         score = "error" if v.score is None else str(v.score)
-        tag = " (heuristic)" if v.heuristic else ""
-        out.append(f"<li>judge {text(v.judge)}{tag}: {text(score)} — {text(v.reason or v.error or '')}</li>")
+        tag = " (heuristic)" if v.heuristic else f" ({text(v.kind)})" if v.kind not in ("rubric", "heuristic") else ""
+        out.append(f"<li>judge {text(v.judge)}{tag}: {text(score)} — {text(v.reason or v.error or '')}"
+                   f"{_raw(v)}</li>")
     if judges_disagree(v.score for v in t.verdicts):
         out.append("<li>judges disagree: the score is their median</li>")
     for v in t.other_verdicts:

@@ -52,7 +52,8 @@ def _header(data: SessionData, human: bool) -> str:
     config = s.get("config") or {}
     models = {t.get("key"): t.get("model", "") for t in config.get("targets", [])}
     judge = config.get("judge", {})
-    judges = ", ".join(t.get("key", "") for t in judge.get("targets", [])) if judge.get("mode") == "model" \
+    judges = ", ".join(f"{t.get('key', '')} ({t['kind']})" if t.get("kind", "rubric") != "rubric" else t.get("key", "")
+                       for t in judge.get("targets", [])) if judge.get("mode") == "model" \
         else "heuristic (启发式（粗略）: an offline lexicon, coarse)"
     targets = "".join(f"<li><b>{text(k)}</b> <span class=\"dim\">{text(models.get(k, ''))}</span></li>"
                       for k in data.targets)
