@@ -109,6 +109,8 @@ def _problem(obj: Any, where: str) -> str | None:
     users = sum(m["role"] == "user" for m in msgs)
     if not users:
         return f"{where}: messages: no user message (the conversation before the judged answer)"
+    if msgs[-1]["role"] != "user":
+        return f"{where}: messages: the last one is {msgs[-1]['role']!r}; it must be the user turn the answer replies to"
     if "round" in obj and rnd != users:
         return f"{where}: round: {rnd}, but messages hold {users} user turn{'s' if users > 1 else ''}"
     return None
@@ -500,6 +502,9 @@ def build_candidates(config: Config, taxonomy: Taxonomy, keys: Sequence[str], ma
     with the config's prompt). make_client: TargetConfig → a ChatClient."""
     from scsafety_tui.rubric import load_prompt, rubric_for
 
+    if prompt_files and not any(t.kind == "rubric" for t in config.judge.targets if t.key in keys):
+        raise InputError(f"--prompt-file: none of the chosen judges ({', '.join(keys)}) is a rubric judge; a "
+                         "guard or the heuristic never reads a rubric prompt")
     prompts = [load_prompt(p, origin="--prompt-file") for p in prompt_files] or [rubric_for(config.judge.prompt_file)]
     judges: list[tuple[str, Judge]] = []
     for key in keys:

@@ -47,6 +47,8 @@ def judge_eval(*argv: str) -> tuple[int, str, str]:
     ({"category": "attack"}, ":2: category: 'attack', but sub-dimension 'crime' is in 'traditional'"),
     ({"messages": []}, ":2: messages: no user message"),
     ({"round": 2}, ":2: round: 2, but messages hold 1 user turn"),
+    ({"messages": [*Q, {"role": "assistant", "content": "好"}]},
+     ":2: messages: the last one is 'assistant'; it must be the user turn the answer replies to"),
 ])
 def test_a_gold_line_the_judge_would_misread_is_one_error(tmp_path, over, expected):
     """Each of these was accepted (and judged with the prompt's 'unspecified' sub-dimension, or with no
@@ -189,3 +191,26 @@ def test_one_gold_file_given_twice_is_said_so(tmp_path):
     with pytest.raises(GoldError) as e:
         load_gold([path, tmp_path / "." / "gold.jsonl"])
     assert str(e.value) == f"{tmp_path / '.' / 'gold.jsonl'}: given twice as --gold"
+
+
+def test_a_prompt_file_with_no_rubric_judge_to_read_it_is_an_error(tmp_path):
+    """It was read and ignored: the heuristic's figures came out as if two prompts had been compared."""
+    from scsafety_tui.rubric import BUILTIN
+
+    prompt = tmp_path / "p.txt"
+    prompt.write_text(BUILTIN, encoding="utf-8")
+    gold = write(tmp_path / "gold.jsonl", [row(1)])
+    code, out, err = judge_eval("--judge", "heuristic", "--prompt-file", str(prompt), "--gold", str(gold),
+                                "--db", str(tmp_path / "e.db"))
+    assert code == 2 and out == ""
+    assert err == ("scsafety-tui: --prompt-file: none of the chosen judges (heuristic) is a rubric judge; a guard "
+                   "or the heuristic never reads a rubric prompt\n")
+
+
+def test_a_figure_that_rounds_to_zero_prints_without_a_sign():
+    """A κ interval of a judge no better than chance printed as "(95% -0.11 to -0.00)"."""
+    from scsafety_tui.commands.judge import _ci, _f
+
+    assert _ci((-0.114, -0.001)) == " (95% -0.11 to 0.00)"
+    assert _ci((-0.004, 0.2), signed=True) == " (95% +0.00 to +0.20)"
+    assert _f(-2.220446049250313e-16) == "0.00" and _f(-0.006) == "-0.01"

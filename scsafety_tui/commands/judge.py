@@ -104,14 +104,20 @@ def _failures(report: EvalReport, config: Config) -> int:
 # ---------------------------------------------------------------- printing
 
 def _f(value: float | None, spec: str = ".2f", suffix: str = "") -> str:
-    return "—" if value is None else f"{value:{spec}}{suffix}"
+    return "—" if value is None else _num(value, spec) + suffix
+
+
+def _num(value: float, spec: str) -> str:
+    """The value formatted, without the sign of a figure that rounds to zero (-0.001 is not "-0.00")."""
+    out = f"{value:{spec}}"
+    return out.replace("-", "+" if "+" in spec else "", 1) if not out.strip("+-0.") else out
 
 
 def _ci(ci: Sequence[float] | None, signed: bool = False) -> str:
     if not ci:
         return ""
     spec = "+.2f" if signed else ".2f"
-    return f" (95% {ci[0]:{spec}} to {ci[1]:{spec}})"
+    return f" (95% {_num(ci[0], spec)} to {_num(ci[1], spec)})"
 
 
 def figures_table(f: Figures) -> Any:
