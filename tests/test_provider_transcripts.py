@@ -112,8 +112,8 @@ async def server():
 
 def _answers(db: str) -> list[tuple]:
     with sqlite3.connect(db) as con:
-        return con.execute("SELECT content, reasoning, status, finish_reason, tokens_in, tokens_out, id FROM turn"
-                           " WHERE role = 'assistant' ORDER BY round").fetchall()
+        return con.execute("SELECT content, reasoning, status, finish_reason, tokens_in, tokens_out, id,"
+                           " tokens_estimated FROM turn WHERE role = 'assistant' ORDER BY round").fetchall()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -125,9 +125,12 @@ async def test_transcript_through_the_whole_path(db_file, server, case):
     # stored exactly as sent: the answer, the reasoning apart, status, finish reason and usage
     answers = _answers(db_file)
     assert len(answers) == case.rounds
-    for content, reasoning, turn_status, finish, tokens_in, tokens_out, _ in answers:
+    for content, reasoning, turn_status, finish, tokens_in, tokens_out, _, estimated in answers:
         assert (content, reasoning, turn_status, finish) == (case.content, case.reasoning, case.status, case.finish)
-        assert (tokens_in, tokens_out) == case.tokens
+        if case.tokens == (None, None):  # no usage sent: counted from characters, and marked so
+            assert estimated == 1 and tokens_in and tokens_out is not None
+        else:  # the server's usage, exactly
+            assert ((tokens_in, tokens_out), estimated) == (case.tokens, 0)
     with sqlite3.connect(db_file) as con:
         assert con.execute("SELECT status, error FROM conversation").fetchone() == case.conversation
         verdicts = con.execute("SELECT part, count(*) FROM verdict GROUP BY part").fetchall()
