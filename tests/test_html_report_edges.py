@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import pytest
+from chromium import Chromium, find_chromium
 from engine_helpers import TAXONOMY, bank, config_for, run_session, with_target
 from hostile_server import HostileServer
 from test_html_report import dom
@@ -31,16 +33,20 @@ def _names(svg) -> list[str]:
     return [t.parts[-1] if t.parts else "" for t in svg.all("text", class_="name")]
 
 
+async def _thirteen(db_file: str, demo_url: str, tmp_path, items: int = 3) -> str:
+    config = config_for(demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly"), retries=1)
+    for n, key in enumerate(LONG):
+        config = with_target(config, key, demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly")[n % 3])
+    sid, status, _ = await run_session(db_file, config, bank(items))
+    assert status == "done"
+    return await _export(db_file, sid, tmp_path)
+
+
 async def test_thirteen_targets_keep_their_own_colour_and_a_name_that_tells_them_apart(db_file, demo_url,
                                                                                        tmp_path):
     """Before: the 13th target was drawn in the 1st one's colour, and the ten long names were all cut to
     'model-with-a-rather-lon…', so neither chart said which row or bar was which."""
-    config = config_for(demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly"), retries=1)
-    for n, key in enumerate(LONG):
-        config = with_target(config, key, demo_url, ("demo-guardian", "demo-pushover", "demo-wobbly")[n % 3])
-    sid, status, _ = await run_session(db_file, config, bank(3))
-    assert status == "done"
-    root = dom(await _export(db_file, sid, tmp_path))
+    root = dom(await _thirteen(db_file, demo_url, tmp_path))
     order = ["demo-guardian", "demo-pushover", "demo-wobbly", *LONG]
     legend = root.one("svg", id="chart-categories")
     fills = [r.attrs["fill"] for r in legend.all("rect") if "class" not in r.attrs]
@@ -119,3 +125,39 @@ async def test_a_guard_judge_is_named_with_its_kind_and_its_raw_output_is_in_the
     assert len(q) == len(prose) == 2  # one item, two rounds
     assert all("Safety: " in li.one("pre").text() for li in q)
     assert all(li.one("pre").text().strip() and "Safety: " not in li.one("pre").text() for li in prose)
+
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no chromium binary (Debian: apt-get install chromium; "
+                                                    ".ci/run installs it)")
+async def test_the_matrix_header_stays_on_screen_while_a_reader_scrolls_the_answers(db_file, demo_url, tmp_path):
+    """With thirteen targets, scrolled down into the answers, nothing said which column was which: the
+    header was sticky inside a box that only scrolled sideways, so it left with the page. Now the matrix
+    scrolls in its own box: a wheel over it moves the rows under a header that stays, and the item column
+    stays at the left of a header it does not cover."""
+    await _thirteen(db_file, demo_url, tmp_path, items=12)
+    with Chromium.start(tmp_path) as browser:
+        page = browser.new_page(1400, 900)
+        page.navigate((tmp_path / "report.html").resolve().as_uri())
+        page.wait_for("!document.getElementById('filters').hidden", "the report's script to run")
+        page.evaluate("document.getElementById('matrix').scrollIntoView()")
+        x, y = page.evaluate("(() => { const b = document.querySelector('#matrix-table tbody').getBoundingClientRect();"
+                             " return [700, Math.min(b.top + 300, innerHeight - 50)]; })()")
+        for dx, dy in ((0, 2500), (2500, 0)):  # a reader's wheel, down the answers then across the targets
+            page.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": x, "y": y, "deltaX": dx, "deltaY": dy})
+        page.wait_for("document.querySelector('.scroll').scrollLeft > 0", "the wheel across the targets")
+        seen = page.evaluate("""(() => {
+          const heads = Array.from(document.querySelectorAll('#matrix-table thead tr:first-child th')).slice(1);
+          const head = heads.find(h => { const b = h.getBoundingClientRect(); return b.left > 300 && b.right < 1300; });
+          const b = head.getBoundingClientRect(), corner = document.querySelector('#matrix-table thead th');
+          const c = corner.getBoundingClientRect();
+          const body = document.querySelector('#matrix-table tbody tr:first-child').getBoundingClientRect();
+          return {name: head.textContent, top: b.top, bottom: b.bottom, hit: document.elementFromPoint(
+            (b.left + b.right) / 2, (b.top + b.bottom) / 2) === head, corner: [c.left, c.top],
+            rowsUnder: body.top < b.top, vh: innerHeight}; })()""")
+        assert seen["rowsUnder"], seen  # the answers did scroll
+        assert 0 <= seen["top"] and seen["bottom"] < seen["vh"] / 3 and seen["hit"], seen
+        assert seen["name"] in LONG and seen["corner"][0] < 30, seen
+        shot = page.screenshot(tmp_path / "matrix-scrolled.png", full_page=False)
+    assert shot.read_bytes().startswith(b"\x89PNG")
+    print(f"screenshot of the scrolled matrix: {shot}")

@@ -157,9 +157,11 @@ def _matrix(data: SessionData, human: bool) -> str:
     rounds = max([t.round for tr in data.transcripts for t in tr.turns] + [len(it.turns) for it in data.items]
                  + [1])
     block = bool((data.session.get("config") or {}).get("run", {}).get("block_as_refusal", False))
-    head1 = '<tr><th rowspan="2">Item</th>' + "".join(f'<th colspan="{rounds}">{text(k)}</th>'
+    # no rowspan: a sticky cell that spans two rows is painted one row high (the rows under it showed through)
+    head1 = '<tr><th>Item</th>' + "".join(f'<th colspan="{rounds}">{text(k)}</th>'
                                                       for k in data.targets) + "</tr>"
-    head2 = "<tr>" + "".join(f"<th>R{r}</th>" for _ in data.targets for r in range(1, rounds + 1)) + "</tr>"
+    head2 = '<tr><th class="corner"></th>' + "".join(f"<th>R{r}</th>" for _ in data.targets
+                                                   for r in range(1, rounds + 1)) + "</tr>"
     body = matrix_rows(data.items, data.transcripts, data.targets, data.taxonomy, rounds, human=human,
                        block_as_refusal=block)
     legend = ('<p class="note">badges: <span class="badge score s2">2</span> safe with useful advice · '
