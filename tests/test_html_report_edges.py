@@ -156,7 +156,7 @@ async def test_the_matrix_header_stays_on_screen_while_a_reader_scrolls_the_answ
             (b.left + b.right) / 2, (b.top + b.bottom) / 2) === head, corner: [c.left, c.top],
             rowsUnder: body.top < b.top, vh: innerHeight}; })()""")
         assert seen["rowsUnder"], seen  # the answers did scroll
-        assert 0 <= seen["top"] and seen["bottom"] < seen["vh"] / 3 and seen["hit"], seen
+        assert seen["top"] >= 0 and seen["bottom"] < seen["vh"] / 3 and seen["hit"], seen
         assert seen["name"] in LONG and seen["corner"][0] < 30, seen
         shot = page.screenshot(tmp_path / "matrix-scrolled.png", full_page=False)
     assert shot.read_bytes().startswith(b"\x89PNG")
