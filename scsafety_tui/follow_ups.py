@@ -317,6 +317,9 @@ def stop_text(stop: str, record: FollowUp | None) -> str:
         why += f" in round {extra['unsafe_round']}"
     if stop == "attacker_refused" and extra.get("refusal"):
         why += f": {str(extra['refusal'])[:80]}"
+    if extra.get("unjudged_rounds"):
+        rounds = ", ".join(map(str, extra["unjudged_rounds"]))
+        why += f" (the judge failed on round {rounds}: an unsafe answer there could not stop the attacker)"
     who = record.label() if record is not None else "follow-ups"
     asked = extra.get("stopped_round")
     return f"{who} stopped" + (f" after round {asked}" if asked else "") + f": {why}"
@@ -330,7 +333,7 @@ def summary_lines(records: Sequence[Any]) -> list[str]:
 
     items: dict[str, FollowUp] = {}
     stops: Counter[str] = Counter()
-    attacked = 0
+    attacked = unjudged = 0
     for r in records:
         if r.follow_up is None or r.follow_up.mode == "bank":
             continue
@@ -338,6 +341,7 @@ def summary_lines(records: Sequence[Any]) -> list[str]:
         if r.follow_up.mode == "attacker":
             attacked += 1
             stops[r.stop_reason or "not finished"] += 1
+            unjudged += bool(r.follow_up.extra.get("unjudged_rounds"))
     templated = [f for f in items.values() if f.mode == "templates"]
     strategies = Counter(f.strategy for f in items.values() if f.mode == "attacker")
     pretexts = Counter(t["pretext"] for f in templated for t in f.templates)
@@ -350,4 +354,7 @@ def summary_lines(records: Sequence[Any]) -> list[str]:
         lines.append(f"follow-ups: {sum(strategies.values())} of {total} item(s) attacked (strategy: "
                      f"{', '.join(f'{s} {n}' for s, n in strategies.most_common())}); {attacked} conversation(s)"
                      " stopped: " + ", ".join(f"{STOP_REASONS.get(s, s)} {n}" for s, n in stops.most_common()))
+    if unjudged:
+        lines.append(f"follow-ups: {unjudged} attacked conversation(s) had rounds the judge failed on, so an unsafe"
+                     " answer there could not stop the attacker (`rejudge` scores them)")
     return lines

@@ -83,6 +83,10 @@ class FollowUps:
         """(stop reason, the follow-up record with what happened, the text a lane shows)."""
         if stop == "max_rounds" and scores.get(asked) == 0:
             stop, self.extra["unsafe_round"] = "unsafe", asked
+        # answered rounds whose judges all failed: an unsafe answer there could not stop the attacker
+        unjudged = [r for r, v in sorted(scores.items()) if v is None and r <= asked]
+        if unjudged:
+            self.extra["unjudged_rounds"] = unjudged
         self.extra["stopped_round"] = asked
         assert self.record is not None
         record = dataclasses.replace(self.record, extra={**self.record.extra, **self.extra})
