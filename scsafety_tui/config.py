@@ -406,11 +406,11 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
 
 
 def _attack(source: str, table: Any) -> AttackConfig:
-    from scsafety_tui.paths import QUESTIONS_DIR
+    from scsafety_tui.follow_ups import load_strategies
 
     r = _Reader(source, "attacker", table)
     strategy: str = r.get("strategy", str, "crescendo")
-    known = sorted(p.stem for p in (QUESTIONS_DIR / "attack_strategies").glob("*.toml"))
+    known = sorted(load_strategies())  # a broken strategy file is named here, by `config check` too
     if strategy != MIX and strategy not in known:
         r.fail("strategy", f"expected one of {', '.join(map(repr, [*known, MIX]))}", strategy)
     max_rounds: int = r.get("max_rounds", int, 4)

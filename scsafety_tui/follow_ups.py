@@ -180,8 +180,12 @@ def _strategy(path: Path) -> Strategy:
         if not isinstance(data.get(key), str) or not data[key]:
             raise FollowUpError(f"{path}: {key}: expected a non-empty string")
     ins = data.get("instructions")
-    if not isinstance(ins, dict) or not all(isinstance(ins.get(k), str) and ins[k].strip() for k in ("zh", "en")):
+    if not isinstance(ins, dict):
         raise FollowUpError(f"{path}: instructions: expected a table with zh and en strings")
+    for lang in ("zh", "en"):
+        if not isinstance(ins.get(lang), str) or not ins[lang].strip():
+            raise FollowUpError(f"{path}: instructions.{lang}: expected a non-empty string (every strategy has"
+                                " Chinese and English instructions)")
     if data["id"] != path.stem:
         raise FollowUpError(f"{path}: id: expected {path.stem!r} (the file's name), got {data['id']!r}")
     return Strategy(data["id"], data["name"], {"zh": ins["zh"], "en": ins["en"]})

@@ -171,3 +171,38 @@ def test_the_prompt_tells_a_failed_verdict_from_none_yet():
     failed = attacker.prompt(item, messages, strategy="crescendo", rnd=2, max_rounds=4, verdict=LastVerdict(1, None))
     first = attacker.prompt(item, messages, strategy="crescendo", rnd=2, max_rounds=4, verdict=None)
     assert "裁判对被测模型上一轮回答的评分：未知（裁判评分失败" in failed and "评分：暂无" in first
+
+
+# ---------------------------------------------------------------- strategy files
+
+
+def _strategy_folder(tmp_path, name: str, text: str):
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    (folder / f"{name}.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ('id = "s"\nname = "x"\n[instructions]\nzh = "策略：试试。"\n',
+     r"s\.toml: instructions\.en: expected a non-empty string \(every strategy has Chinese and English"),
+    ('id = "s"\nname = "x"\n[instructions]\nzh = "策略：试试。"\nen = "  "\n', r"s\.toml: instructions\.en: "),
+    ('id = "s"\nname = "x"\n[instructions]\nen = "Strategy: try."\n', r"s\.toml: instructions\.zh: "),
+], ids=["no-en", "blank-en", "no-zh"])
+def test_a_strategy_file_missing_a_language_names_it(tmp_path, text, expected):
+    from scsafety_tui.follow_ups import FollowUpError, load_strategies
+
+    folder = _strategy_folder(tmp_path, "s", text)
+    with pytest.raises(FollowUpError, match=expected) as e:
+        load_strategies(folder)
+    assert str(folder / "s.toml") in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_malformed_strategy_file_is_one_line_naming_it(tmp_path):
+    from scsafety_tui.follow_ups import FollowUpError, load_strategies
+
+    folder = _strategy_folder(tmp_path, "s", 'id = "s\nname = 1\n')
+    with pytest.raises(FollowUpError) as e:
+        load_strategies(folder)
+    assert str(e.value).startswith(f"{folder / 's.toml'}: invalid TOML: ") and "line 1" in str(e.value)
+    assert "\n" not in str(e.value)
