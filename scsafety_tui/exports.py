@@ -13,7 +13,7 @@ import io
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,8 @@ class SessionData:
     """The session's targets as its snapshot holds them, by key: each answer's cost is priced by these."""
     rounds: dict[str, RoundsSummary] = field(default_factory=dict)
     """Per target, the figures past SC-Safety's two rounds (rounds.py): per round, worst round, first unsafe."""
+    human_rounds: dict[str, RoundsSummary] = field(default_factory=dict)
+    """The same, human-adjusted (a human label replaces the judges' median, round 3 on included)."""
     follow_ups: dict[tuple[str, str], queries.FollowUpRow] = field(default_factory=dict)
     """(item, target) → which follow-up the conversation got and why an attacker stopped."""
 
@@ -103,6 +105,7 @@ async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
     data.prices = snapshot_prices(stored.snapshot)
     data.costs = session_costs(await target_usage(store, sid), data.prices)
     data.rounds = rounds_summary(answers, block_as_refusal=stored.block_as_refusal)
+    data.human_rounds = rounds_summary(answers, human=True, block_as_refusal=stored.block_as_refusal)
     data.follow_ups = {(r.item_id, r.target): r for r in await queries.follow_ups(store, sid)}
     return data
 
@@ -138,8 +141,9 @@ def to_markdown(data: SessionData, human: bool = False) -> str:
     if data.set_tag:
         out += [f"Scores from {md_text(data.set_tag)}.", ""]
     out += [report.markdown_table(t) for t in _tables(data, human)]
-    if beyond_headline(data.rounds):
-        out += [report.markdown_table(t) for t in report.rounds_tables(data.rounds, data.targets)]
+    rounds = data.human_rounds if human else data.rounds
+    if beyond_headline(rounds):
+        out += [report.markdown_table(t) for t in report.rounds_tables(rounds, data.targets)]
     out += [report.markdown_table(report.cost_table(data.costs))]
     out += [md_text(line) + "  " for line in summary_lines(data)] + [""]
     out += ["## Conversations", ""]
@@ -372,7 +376,8 @@ def scores_doc(data: SessionData) -> dict[str, Any]:
 def summary_json(data: SessionData, flags: dict[str, int]) -> str:
     """`show --json`: the session, its targets and figures, and the counts the tables' footnotes give."""
     doc = {"session": data.session, "targets": data.targets, "scores": scores_doc(data), "counts": flags,
-           "cost": [asdict(c) for c in data.costs], "beyond_headline_rounds": rounds_doc(data)}
+           "cost": [asdict(c) for c in data.costs], "beyond_headline_rounds": rounds_doc(data),
+           "beyond_headline_rounds_human_adjusted": rounds_doc(data, human=True)}
     return json_inert(json.dumps(doc, ensure_ascii=False, indent=1))
 
 
@@ -392,9 +397,10 @@ def _follow_up_json(data: SessionData, item_id: str, target: str) -> dict[str, A
     return {**json.loads(row.follow_up.to_json()), "stop_reason": row.stop_reason}
 
 
-def rounds_doc(data: SessionData) -> dict[str, Any]:
-    """Per target, the figures beyond SC-Safety's headline (not part of it), by their own names."""
-    return {k: summary_doc(s) for k, s in data.rounds.items()}
+def rounds_doc(data: SessionData, human: bool = False) -> dict[str, Any]:
+    """Per target, the figures beyond SC-Safety's headline (not part of it), by their own names (judge-only,
+    or human-adjusted as scores.human_adjusted is)."""
+    return {k: summary_doc(s) for k, s in (data.human_rounds if human else data.rounds).items()}
 
 
 def to_json(data: SessionData) -> str:
@@ -402,6 +408,7 @@ def to_json(data: SessionData) -> str:
            "taxonomy": data.taxonomy.to_dict(), "items": [it.to_dict() for it in data.items],
            "scores": scores_doc(data), "cost": [asdict(c) for c in data.costs],
            "beyond_headline_rounds": rounds_doc(data),
+           "beyond_headline_rounds_human_adjusted": rounds_doc(data, human=True),
            "conversations": [{"item_id": tr.item_id, "target": tr.target, "status": tr.status,
                               "error": tr.error, "follow_up": _follow_up_json(data, tr.item_id, tr.target),
                               "turns": [_turn_json(t) for t in tr.turns]}
@@ -432,7 +439,8 @@ def to_html(data: SessionData, human: bool = False) -> str:
     """The self-contained HTML report (html_report/): summary, heat table, charts, answer matrix."""
     from scsafety_tui.html_report import render_report  # it builds on this module's SessionData
 
-    return render_report(data, human)
+    # its tables past round 2 are data.rounds': human-adjusted ones when its headline is
+    return render_report(replace(data, rounds=data.human_rounds) if human else data, human)
 
 def render(data: SessionData, fmt: str, human: bool = False, *, excel: bool = False) -> str:
     if fmt == "md":
