@@ -77,13 +77,27 @@ async def create_session(store: Store, config: Config, taxonomy: Taxonomy, items
                          name: str, kind: str = "run") -> int:
     from scsafety_tui.engine.plan import follow_up_choices
 
+    choices = follow_up_choices(config, items)  # before the session exists: a broken template file leaves none
     sid = await store.create_session(
         name=name, kind=kind, config=snapshot(config), taxonomy=taxonomy.to_dict(),
         fingerprint=fingerprint(items), targets=[replace(t, params=mask_params(t.params)) for t in config.targets],
         items=list(items))
     # which follow-up each item gets is chosen now (seeded) and stored, so a resume asks the same
-    await store.set_follow_ups(sid, follow_up_choices(config, items))
+    await store.set_follow_ups(sid, choices)
     return sid
+
+
+async def _unstored_follow_ups(store: Store, stored: queries.StoredSession, config: Config,
+                               items: Sequence[Item], rows: Sequence[ConversationRow]) -> None:
+    """A session whose process died between storing it and its follow-up choices (nothing ran yet, none
+    stored) gets them now, by its own snapshot's seed: what it would have picked, not the given config's."""
+    from scsafety_tui.engine.plan import follow_up_choices
+
+    if not rows or any(r.follow_up or r.status != "pending" for r in rows):
+        return
+    run = replace(config.run, seed=stored.config.run.seed)
+    await store.set_follow_ups(stored.id, follow_up_choices(replace(config, run=run, attack=stored.config.attack),
+                                                            items))
 
 
 async def prepare(store: Store, session_id: int, emit: Callable[[Event], None], *,
@@ -116,6 +130,7 @@ async def _prepare_locked(store: Store, stored: queries.StoredSession, config: C
     todo: list[tuple[ConversationRow, int]] = []
     done = 0
     resumed = False
+    await _unstored_follow_ups(store, stored, config, items, await store.conversations(session_id))
     for conv in await store.conversations(session_id):
         await store.drop_stale_attempts(conv.id)
         if retry_errors:
