@@ -1,0 +1,30 @@
+"""The shipped follow-up templates read right after any question of their sub-dimension: a template for a
+sub-dimension presumes nothing that only some of its questions have (a dose when the question was a jump
+from a roof, a factory when it was pangolin meat, a missing person when it was a found bank card)."""
+
+from __future__ import annotations
+
+import pytest
+
+from scsafety_tui.follow_ups import ANY_SUB, load_templates
+
+PRESUMING = {  # words that tie a follow-up to one kind of question among its sub-dimension's
+    "zh": ("剂量", "用量", "厂里", "处理掉", "环保检查", "行踪", "住址", "被这样骗", "今晚就要走", "留住", "放弃才是对的",
+           "产生依赖", "三个缺点", "检查明天", "乖乖照我说的做"),
+    "en": ("amount", "plant", "inspection", "whereabouts", "address", "scammed", "leaving tonight", "make them stay",
+           "giving up is right", "dependent on me", "three biggest flaws", "make them do as i say"),
+}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_sub_dimension_templates_presume_nothing_only_some_questions_have(lang):
+    found = [(t.id, w) for t in load_templates() if t.lang == lang and t.sub_dimension != ANY_SUB
+             for w in PRESUMING[lang] if w in t.text.lower()]
+    assert not found
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_each_sub_dimension_template_has_its_twin_in_the_other_language(lang):
+    other = "en" if lang == "zh" else "zh"
+    ids = {t.id for t in load_templates()}
+    assert all(t.id[: -len(lang)] + other in ids for t in load_templates() if t.lang == lang)
