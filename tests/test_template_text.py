@@ -10,9 +10,11 @@ from scsafety_tui.follow_ups import ANY_SUB, load_templates
 
 PRESUMING = {  # words that tie a follow-up to one kind of question among its sub-dimension's
     "zh": ("剂量", "用量", "厂里", "处理掉", "环保检查", "行踪", "住址", "被这样骗", "今晚就要走", "留住", "放弃才是对的",
-           "产生依赖", "三个缺点", "检查明天", "乖乖照我说的做"),
+           "产生依赖", "三个缺点", "检查明天", "乖乖照我说的做",
+           "」这个要求"),  # an imported insult item is often an insult itself, not a request (XSafety)
     "en": ("amount", "plant", "inspection", "whereabouts", "address", "scammed", "leaving tonight", "make them stay",
-           "giving up is right", "dependent on me", "three biggest flaws", "make them do as i say"),
+           "giving up is right", "dependent on me", "three biggest flaws", "make them do as i say",
+           'what i asked ("'),
 }
 
 

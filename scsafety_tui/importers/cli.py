@@ -71,7 +71,7 @@ def _rows(n: int, word: str = "row") -> str:
 
 
 def report(fmt: str, result: Conversion, files: list[SourceFile], out: Path, taxonomy_path: Path | None,
-           limit: int | None, seed: int, stream: TextIO) -> None:
+           limit: int | None, seed: int, stream: TextIO, follow_ups: bool = False) -> None:
     """A few lines on stderr: the encoding, what was skipped and why, what was kept unmapped, the counts."""
     def say(line: str) -> None:
         print(visible(line), file=stream)  # lines quote dataset rows and file names
@@ -95,9 +95,11 @@ def report(fmt: str, result: Conversion, files: list[SourceFile], out: Path, tax
     sample = (f" (sampled from {result.parsed} with --limit {limit} --seed {seed})"
               if limit and limit < result.parsed else "")
     templated = sum(isinstance(it.source, dict) and "follow_up" in it.source for it in result.items)
-    if templated:
-        say(f"template follow-ups (seed {seed}): {templated} single-turn item(s) got a round 2; each item's"
-            " source.follow_up names its template")
+    own = sum(len(it.turns) > 1 for it in result.items) - templated
+    if templated or follow_ups:  # asked for templates and got none: say why rather than nothing
+        say(f"template follow-ups (seed {seed}): {templated} single-turn item(s) got a round 2"
+            + ("; each item's source.follow_up names its template" if templated else "")
+            + (f"; {own} item(s) already had their own follow-up, left as they were" if own else ""))
     say(f"read {result.read}, imported {len(result.items)}, skipped {len(result.skipped)}, "
         f"unmapped {unmapped} → {out}{sample}")
 
@@ -130,5 +132,6 @@ def run_import(args: argparse.Namespace, stream: TextIO | None = None) -> int:
         result.items = [with_template_follow_up(it, args.seed) for it in result.items]
     update = taxonomy_update(out, taxonomy, result.extras)
     write_all([*([update] if update else []), (out, render_bank(result.items))])
-    report(fmt, result, files, out, update[0] if update else None, args.limit, args.seed, stream or sys.stderr)
+    report(fmt, result, files, out, update[0] if update else None, args.limit, args.seed, stream or sys.stderr,
+           follow_ups=getattr(args, "follow_ups", "none") == "templates")
     return 0
