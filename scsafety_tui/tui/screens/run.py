@@ -57,6 +57,11 @@ from scsafety_tui.tui.widgets.status_bar import StatusBar, StatusInfo
 FLUSH_HZ, TABLES_HZ = 12, 4
 NAV_MIN = 24
 """The navigator's narrowest (item ids and the first targets' glyphs; it scrolls for the rest)."""
+MANY_TARGETS = 6
+SPREAD_OVER = 4
+FRESH_PER_FLUSH = 3
+"""Lanes that switched conversations drawn per flush: when following moves every lane at once, the new
+texts are laid out over a few flushes instead of one long one (each is a Rich render of the whole text)."""
 DWELL_S = 1.0
 """Following lanes stay on a conversation at least this long: readable, and cheap with very fast targets."""
 
@@ -112,6 +117,8 @@ class RunScreen(RunAnswers, RunControl):
         self.exit_code = 0
         """The last run's exit code as headless would give it (3: errored conversations or unscored answers)."""
         self._table_turn = False
+        self._score_turn = 0
+        self._flush_turn = 0
         self._nav_width = 40
 
     @property
@@ -169,7 +176,8 @@ class RunScreen(RunAnswers, RunControl):
         board.setup(self.taxonomy, targets, self._board_room(), max((s.rounds for s in scope.items.values()), default=0))
         await self.reload()
         if damaged := await queries.damaged_answers(store, sid):
-            self.notify(queries.damaged_notice(sid, len(damaged)), severity="warning", timeout=15, markup=False)
+            self.notify(queries.damaged_notice(sid, len(damaged), store.path), severity="warning", timeout=15,
+                        markup=False)
         if self.first_pin in self.st.items:
             await self.pin(self.first_pin)
         elif items:
@@ -186,8 +194,9 @@ class RunScreen(RunAnswers, RunControl):
             s = await queries.session_summary(store, sid)
             progress = Progress(s.done + s.errors, s.conversations, 0, self.st.retries, s.errors)
             self.st.seed(rows, truncated=truncated)
-            self.meters.seed(await queries.answer_timings(store, sid))
-            self.estimated = {u.key for u in await target_usage(store, sid) if u.estimated}
+            usage = await target_usage(store, sid)  # tokens as show counts them: every attempt, blocks too
+            self.meters.seed(await queries.answer_timings(store, sid), usage)
+            self.estimated = {u.key for u in usage if u.estimated}
         else:
             old = self.st
             progress = Progress(0, len(old.order) * len(old.targets), 0, 0, 0)
@@ -277,7 +286,7 @@ class RunScreen(RunAnswers, RunControl):
             if first is not None:
                 self.meters.first_token((*key, ev.round), first)
             self.meters.turn_ended(ev, self.bridge.streamed(key, ev.round))
-            if isinstance(ev, TurnCompleted) and ev.tokens_estimated:
+            if ev.tokens_estimated:  # TurnFailed too: a block's counts may be estimated
                 self.estimated.add(key[1])
 
     def _show(self, lane: Lane, conv: ConvModel) -> None:
@@ -328,20 +337,43 @@ class RunScreen(RunAnswers, RunControl):
 
     # ------------------------------------------------------------ timers
 
-    def _flush(self) -> None:
+    def _flush(self, everything: bool = False) -> None:
         dirty, now = self.bridge.dirty, time.monotonic()
         if self.pinned is None:
             self._follow_check(now)
-        for target, lane in self.lanes.items():
+        visible, fresh = self.visible_lanes(), 0
+        # more lanes on screen than SPREAD_OVER: each flush draws every other one (each lane at 6 Hz), so
+        # one frame never repaints them all; a lane's end is drawn by on_run_ended's own flush(everything)
+        self._flush_turn = (self._flush_turn + 1) % 2
+        spread = len(visible) > SPREAD_OVER and not everything
+        for i, (target, lane) in enumerate(self.lanes.items()):
+            if spread and (i + self._flush_turn) % 2:
+                continue
             if lane.own and lane.want_switch and self.pinned is None and now - lane.shown_at >= DWELL_S:
                 conv = self.st.newest_active(target)
                 if conv is not None:
                     self._show(lane, conv)
             key = (lane.item_id or "", target)
+            if not everything and (target not in visible or (lane.fresh and fresh >= FRESH_PER_FLUSH)):
+                continue  # off-screen, or a new conversation over this flush's budget: drawn later
+            fresh += lane.fresh
             streamed = key in dirty
             dirty.discard(key)
             lane.flush(partial(self.bridge.text, key), self.markdown, self.reasons, streamed,
                        self.thoughts, partial(self.bridge.reasoning, key))
+
+    def visible_lanes(self) -> set[str]:
+        """The targets whose lanes are (partly) on screen: off-screen lanes are drawn when scrolled to."""
+        row = self.query_one("#lanes")
+        left, right, at, shown = row.scroll_x, row.scroll_x + (row.size.width or self.size.width), 0, set()
+        for target, lane in self.lanes.items():
+            if not lane.display:
+                continue
+            width = int(lane.styles.width.value) if lane.styles.width else 0
+            if at < right and at + width > left:
+                shown.add(target)
+            at += width
+        return shown
 
     def _tables(self) -> None:
         """Navigator glyphs and scores on alternate ticks: a DataTable redraw is costly, don't stack two."""
@@ -351,7 +383,10 @@ class RunScreen(RunAnswers, RunControl):
         if self._table_turn:
             self.query_one(Navigator).flush()
         else:
-            self._update_scores()
+            # many targets: scores once a second (a scoreboard row redraws every target's cell in it)
+            self._score_turn = (self._score_turn + 1) % (2 if len(self.lanes) > MANY_TARGETS else 1)
+            if not self._score_turn:
+                self._update_scores()
 
     def _update_scores(self) -> None:
         if not self.st.scores.dirty:

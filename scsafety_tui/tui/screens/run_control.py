@@ -54,7 +54,7 @@ class RunControl(WorkerScreen):
         async def pin(self, item_id: str, follow: bool = False) -> None: ...
         def _tick(self) -> None: ...
         def _update_scores(self) -> None: ...
-        def _flush(self) -> None: ...
+        def _flush(self, everything: bool = False) -> None: ...
 
     @property
     def running(self) -> bool:
@@ -98,7 +98,7 @@ class RunControl(WorkerScreen):
             state = "replayed" if status == "done" else "stopped"
         if status == "done" and self.pinned is None and self.st.order:
             await self.pin(self.st.order[-1])  # nothing left to follow: show the last item, from its top
-        self._flush()  # the lanes show the end now, not at the next tick: a finished screen is complete
+        self._flush(everything=True)  # the lanes show the end now, not at the next tick: a finished screen is complete
         self.run_state = state
         self._tick()
         if status == "cancelled" and self.source.writes:

@@ -248,7 +248,8 @@ class ConversationView(ScrollView):
         The view's own size is fixed by CSS and its gutter is reserved (scrollbar-gutter: stable), so
         growing text changes nothing but this view; assigning virtual_size would lay out the screen."""
         size = Size(self._width, height)
-        overflow = height > self.scrollable_content_region.height
+        # with overflow-y: scroll (the lanes' CSS) the scrollbar is always there: nothing to lay out
+        overflow = height > self.scrollable_content_region.height or self.styles.overflow_y == "scroll"
         scroll_update = self._scroll_update_hook
         if scroll_update is None or overflow != self._overflow:
             self._overflow = overflow

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from rich.cells import cell_len
 from rich.console import Group, RenderableType
@@ -52,10 +53,28 @@ def fit_lanes(lanes: Sequence[Lane], available: int, height: int = 0) -> None:
             lane.show_meters(height >= METERS_MIN_HEIGHT)
 
 
-def score_forms(ts: TargetScores) -> list[list[tuple[str, float | None, str]]]:
+class Headline(NamedTuple):
+    """What a lane header shows of its target's scores. Plain numbers, not the TargetScores: the header
+    keeps them between updates, and a kept TargetScores (thousands of objects, new twice a second) would
+    be promoted to the collector's oldest generation and make its full scans frequent and long."""
+
+    total: float | None = None
+    r1: float | None = None
+    r2: float | None = None
+    delta: float | None = None
+    follow_ups: bool = True
+
+
+def headline(ts: TargetScores | None) -> Headline:
+    if ts is None:
+        return Headline()
+    return Headline(ts.total.score, ts.round(1), ts.round(2), ts.delta, ts.follow_ups)
+
+
+def score_forms(ts: Headline) -> list[list[tuple[str, float | None, str]]]:
     """The R1/R2/Δ line's forms, longest first, as (label, value, text) pieces; the lane takes the first
     that fits its width. Every form keeps the labels: a bare number says nothing."""
-    r1, r2, d = ts.round(1), ts.round(2), ts.delta
+    r1, r2, d = ts.r1, ts.r2, ts.delta
     if not ts.follow_ups:
         return [[("R1 ", r1, _num(r1, 2)), (" · no R2", None, "")], [("R1 ", r1, _num(r1, 1))]]
     forms = []
@@ -109,12 +128,14 @@ class Lane(Vertical):
         """Following its own target's newest conversation instead of the item the lanes share."""
         self.total = "—"
         self.rate = ""
-        self.scores: TargetScores | None = None
+        self.scores: Headline | None = None
         """The target's scores (set_scores): the R1/R2/Δ line is shown once they are set."""
         self.meter: TargetMeter | None = None
         self._meter_text = ""
         self._meters_shown = False
         self._width = 0
+        self.fresh = True
+        """It shows a conversation it has not drawn yet (a whole text to lay out, not a few new lines)."""
         self.drawn: tuple[str | None, str] = (None, "")
         """(item id, "following" | "following own" | "pinned") as the header last drew them."""
         self.shown_at = 0.0
@@ -148,6 +169,7 @@ class Lane(Vertical):
             if item is not self.item:
                 self.label_round = None
         self.want_switch = False
+        self.fresh = self.fresh or conv is not self.conv or item is not self.item
         self.item, self.conv, self.sub_label = item, conv, sub_label
         self._dirty = self._header_dirty = True
 
@@ -166,10 +188,10 @@ class Lane(Vertical):
 
     def set_scores(self, ts: TargetScores | None) -> None:
         """The target's pair-level scores (Total, R1, R2, Δ), as the scoreboard has them."""
-        self.scores = ts
-        self.total = fmt(ts.total.score) if ts else "—"
-        self._header_dirty = True
-        self._fit_header()
+        line = headline(ts)
+        if line != self.scores:
+            self.scores, self.total, self._header_dirty = line, fmt(line.total), True
+            self._fit_header()
 
     def set_meter(self, meter: TargetMeter) -> None:
         first, self.meter = self.meter is None, meter
@@ -219,7 +241,7 @@ class Lane(Vertical):
             self._header_dirty = False
             self.header.update(self._header(), layout=False)
         if self._dirty or streamed:
-            self._dirty = False
+            self._dirty = self.fresh = False
             blocks: list[Block] = []
             marked = self.label_turn() if focused else None
             for turn in self._turns():
@@ -244,7 +266,7 @@ class Lane(Vertical):
         Total; R1, R2, Δ; the item and whether the lane follows or is pinned; the meters."""
         width = max(1, self.header.content_size.width or (self.size.width or self._width) - 3)
         narrow = width < NARROW
-        total = Text(self.total, style=heat(self.app, self.scores.total.score) if self.scores else "bold")
+        total = Text(self.total, style=heat(self.app, self.scores.total) if self.scores else "bold")
         if self.scores is not None:
             total = Text.assemble(("Σ ", "dim"), total)
         rate = " · " + self.rate if self.rate and width >= 34 else ""
@@ -265,7 +287,7 @@ class Lane(Vertical):
         self.drawn = (self.item_id, where)
         return Group(*lines)
 
-    def _score_text(self, ts: TargetScores, width: int) -> Text:
+    def _score_text(self, ts: Headline, width: int) -> Text:
         forms = score_forms(ts)
         form = next((f for f in forms if cell_len("".join(a + b for a, _, b in f)) <= width), forms[-1])
         text = Text()

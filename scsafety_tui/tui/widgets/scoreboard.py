@@ -144,8 +144,11 @@ class Scoreboard(DataTable[Text]):
         self._taxonomy: Taxonomy | None = None
         self._shown: dict[tuple[str, str], str] = {}
         self._drawn: dict[tuple[str, str], tuple[str, str]] = {}
-        self._scores: dict[str, TargetScores] = {}
+        self._values: dict[tuple[str, str], float | None] = {}
+        """Each cell's score (its colour), kept with _shown to draw the cells again after a new layout; the
+        TargetScores themselves are not kept (see lane.Headline for why)."""
         self._meters: dict[str, TargetMeter] = {}
+        self._theme = ""
         self._beyond: tuple[tuple[str, str], ...] = ()
         self._rounds: dict[str, RoundsSummary] = {}
 
@@ -179,9 +182,10 @@ class Scoreboard(DataTable[Text]):
         layout = self.layout_for(width)
         if layout != self.layout_ and self._taxonomy is not None:
             self.layout_, self.mode = layout, layout[0]
+            kept = self._shown
             self.clear(columns=True)
             self._build()
-            self._refill()
+            self._refill(kept)
 
     def _build(self) -> None:
         taxonomy, targets = self._taxonomy, self.targets
@@ -218,9 +222,11 @@ class Scoreboard(DataTable[Text]):
             self.score_rows.append(key)
             self._shown.update({(key, t): blank for t in self.targets})
 
-    def _refill(self) -> None:
-        if self._scores:
-            self.show(self._scores)
+    def _refill(self, shown: dict[tuple[str, str], str]) -> None:
+        compact = self.mode == "compact"
+        for (row, t), text in shown.items():
+            if row in self.score_rows and t in self.targets:
+                self._draw(row, t, text, compact_text(row, text) if compact else text, self._values.get((row, t)))
         if self._meters:
             self.show_meters(self._meters)
         if self._rounds:
@@ -243,27 +249,28 @@ class Scoreboard(DataTable[Text]):
 
     def show(self, scores: dict[str, TargetScores]) -> int:
         """Bring every cell up to date; returns how many changed."""
-        self._scores = scores
         changed = 0
         compact = self.mode == "compact"
+        if self._theme != self.app.theme:  # the heat colours come from the theme: redraw them all
+            self._theme, self._drawn = self.app.theme, {}
         for t in self.targets:
             ts = scores.get(t) or TargetScores(t)
             for row in self.score_rows:
                 text = row_text(row, ts)
-                self._shown[(row, t)] = text
-                value = row_value(row, ts)
-                style = delta_heat(self.app, value) if row == "delta" else heat(self.app, value) \
-                    if row != "pairs" else ""
                 shown = compact_text(row, text) if compact else text
-                if self._drawn.get((row, t)) != (shown, str(style)):
-                    self._drawn[(row, t)] = (shown, str(style))
-                    self.update_cell(row, t, Text(shown, justify="right", style=style))
+                if self._drawn.get((row, t)) != (shown, ""):  # the colour follows the text: only then
+                    self._draw(row, t, text, shown, row_value(row, ts))
                     changed += 1
         if changed:
             drop_stale_renders(self)
         no_follow_ups = bool(scores) and not any(ts.follow_ups for ts in scores.values())
         self.border_subtitle = NO_FOLLOW_UPS if no_follow_ups else "scores over complete pairs (both rounds)"
         return changed
+
+    def _draw(self, row: str, t: str, text: str, shown: str, value: float | None) -> None:
+        self._shown[(row, t)], self._values[(row, t)], self._drawn[(row, t)] = text, value, (shown, "")
+        style = delta_heat(self.app, value) if row == "delta" else heat(self.app, value) if row != "pairs" else ""
+        self.update_cell(row, t, Text(shown, justify="right", style=style))
 
     def show_meters(self, meters: dict[str, TargetMeter]) -> None:
         self._meters = meters
