@@ -7,6 +7,7 @@ file: a target names the environment variable that holds its key (``api_key_env`
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -235,6 +236,8 @@ class _Reader:
             value, ok = float(value), True
         if not ok:
             self.fail(key, f"expected {_TYPE_NAMES[kind]}", value)
+        if kind is float and not math.isfinite(value):  # TOML has nan and inf: a NaN max_cost is never reached
+            self.fail(key, "expected a finite number", value)
         return value
 
     def str_list(self, key: str) -> tuple[str, ...]:
@@ -469,7 +472,19 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{p}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: invalid TOML: {e}") from None
-    return _with_prompt_file(parse_config(data, str(p)), p.parent)
+    config = parse_config(data, str(p))
+    _check_attack_rounds(config)
+    return _with_prompt_file(config, p.parent)
+
+
+def _check_attack_rounds(config: Config) -> None:
+    """A config file asking more rounds than the attacker may write was cut to max_rounds, silently. (Checked
+    for files only: a stored session's snapshot made so still reads.)"""
+    run, attack = config.run, config.attack
+    if config.attacker is not None and run.follow_ups == "attacker" and run.rounds > attack.max_rounds:
+        raise ConfigError(f"{config.source}: run.rounds: {run.rounds} is more than [attacker] max_rounds ="
+                          f" {attack.max_rounds}, the most rounds an attacked conversation has: raise max_rounds"
+                          " or lower rounds")
 
 
 # ---------------------------------------------------------------- writing

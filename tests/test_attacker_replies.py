@@ -206,3 +206,22 @@ def test_a_malformed_strategy_file_is_one_line_naming_it(tmp_path):
         load_strategies(folder)
     assert str(e.value).startswith(f"{folder / 's.toml'}: invalid TOML: ") and "line 1" in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_more_rounds_than_the_attacker_may_write_is_said(tmp_path, capsys):
+    """[run] rounds = 4 with [attacker] max_rounds = 2 ran 2 rounds without a word."""
+    from scsafety_tui.cli import main
+
+    attacker = '[attacker]\nkey = "a"\nbase_url = "http://127.0.0.1:1/v1"\nmodel = "m"\nmax_rounds = 2\n'
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'[run]\nrounds = 4\n{attacker}', encoding="utf-8")
+    assert main(["config", "check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"scsafety-tui: {bad}: run.rounds: 4 is more than [attacker] max_rounds = 2, the most rounds an"
+                   " attacked conversation has: raise max_rounds or lower rounds")
+    good = tmp_path / "good.toml"
+    good.write_text(f'[run]\nrounds = 2\n{attacker}', encoding="utf-8")
+    assert main(["config", "check", str(good)]) == 0
+    templates = tmp_path / "templates.toml"  # rounds past max_rounds are the templates' own: no attacker asked
+    templates.write_text(f'[run]\nrounds = 4\nfollow_ups = "templates"\n{attacker}', encoding="utf-8")
+    assert main(["config", "check", str(templates)]) == 0
