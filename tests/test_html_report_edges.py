@@ -146,7 +146,7 @@ async def test_the_matrix_header_stays_on_screen_while_a_reader_scrolls_the_answ
                              " return [700, Math.min(b.top + 300, innerHeight - 50)]; })()")
         # a reader's wheel down the answers: whatever it scrolls (the page, before; the matrix's box, now)
         page.send("Input.dispatchMouseEvent", {"type": "mouseWheel", "x": x, "y": y, "deltaX": 0, "deltaY": 2500})
-        page.wait_for(f"window.scrollY > {start} + 1000 || document.querySelector('.scroll').scrollTop > 1000",
+        page.wait_for(f"window.scrollY > {start} + 100 || document.querySelector('.scroll').scrollTop > 100",
                       "the wheel to scroll the answers")
         page.evaluate("document.querySelector('.scroll').scrollLeft = 2500")  # and across the targets
         seen = page.evaluate("""(() => {
