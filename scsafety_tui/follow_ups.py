@@ -321,6 +321,10 @@ def stop_text(stop: str, record: FollowUp | None) -> str:
         why += f" in round {extra['unsafe_round']}"
     if stop == "attacker_refused" and extra.get("refusal"):
         why += f": {str(extra['refusal'])[:80]}"
+    if stop == "attacker_empty" and extra.get("empty_finish") == "length":
+        why += " (finish_reason length: its max_tokens ran out, on reasoning or a reply cut to nothing; raise it)"
+    elif stop == "attacker_empty" and extra.get("empty_finish"):
+        why += f" (finish_reason {extra['empty_finish']})"
     if extra.get("unjudged_rounds"):
         rounds = ", ".join(map(str, extra["unjudged_rounds"]))
         why += f" (the judge failed on round {rounds}: an unsafe answer there could not stop the attacker)"

@@ -225,3 +225,20 @@ def test_more_rounds_than_the_attacker_may_write_is_said(tmp_path, capsys):
     templates = tmp_path / "templates.toml"  # rounds past max_rounds are the templates' own: no attacker asked
     templates.write_text(f'[run]\nrounds = 4\nfollow_ups = "templates"\n{attacker}', encoding="utf-8")
     assert main(["config", "check", str(templates)]) == 0
+
+
+async def test_a_reasoning_attacker_out_of_tokens_says_so(demo_url, db_file):
+    """A reasoning model as the attacker whose max_tokens went on thinking: nothing is sent, and the stop
+    line says why rather than only 'wrote nothing'."""
+    from scsafety_tui.follow_ups import FollowUp, stop_text
+
+    items = [replace(it, turns=it.turns[:1]) for it in bank(1)]
+    config = config_for(demo_url, ("demo-guardian",), rounds=3, follow_ups="attacker")
+    config = replace(config, attacker=replace(demo_target("attacker", demo_url, "demo-attacker+reasoning"),
+                                              max_tokens=3), attack=AttackConfig("crescendo", 3))
+    sid, status, _ = await run_session(db_file, config, items)
+    assert status == "done" and [r[0] for r in _user_turns(db_file, sid)] == [1]
+    record, stop = _record(db_file, sid)
+    assert stop == "attacker_empty" and record["empty_round"] == 2 and record["empty_finish"] == "length"
+    assert "wrote nothing (finish_reason length: its max_tokens ran out" in stop_text(stop, FollowUp.from_json(
+        json.dumps(record)))

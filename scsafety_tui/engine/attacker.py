@@ -105,6 +105,8 @@ class AttackerReply:
     text: str
     """The follow-up to send (or the refusal / empty reply, which is not sent)."""
     refused: bool = False
+    finish_reason: str | None = None
+    """Why the attacker model stopped ("length" with no text: its max_tokens went on reasoning)."""
 
     @property
     def usable(self) -> bool:
@@ -142,4 +144,4 @@ class Attacker:
                              verdict=verdict)
         completion = await self.client.chat([{"role": "user", "content": prompt}])
         text = clean_follow_up(completion.text)
-        return AttackerReply(text, refused=bool(text) and is_refusal(text))
+        return AttackerReply(text, refused=bool(text) and is_refusal(text), finish_reason=completion.finish_reason)

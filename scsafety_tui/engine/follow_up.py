@@ -75,7 +75,7 @@ class FollowUps:
             self.extra.update(refused_round=rnd, refusal=reply.text)
             return Ask(None, stop="attacker_refused")
         if not reply.text:
-            self.extra["empty_round"] = rnd
+            self.extra.update(empty_round=rnd, empty_finish=reply.finish_reason or "")
             return Ask(None, stop="attacker_empty")
         return Ask(reply.text, "attacker", record.strategy)
 
