@@ -135,4 +135,5 @@ def load_prompt(path: str | Path, origin: str = "") -> RubricPrompt:
 
 
 def rubric_for(prompt_file: str | None) -> RubricPrompt:
-    return load_prompt(prompt_file) if prompt_file else BUILTIN_PROMPT
+    """The config's prompt (a session's snapshot names its file: it may have moved since the run)."""
+    return load_prompt(prompt_file, origin="[judge] prompt_file") if prompt_file else BUILTIN_PROMPT

@@ -202,3 +202,13 @@ def test_a_spot_check_with_one_chosen_judge_keeps_the_prompt_file(tmp_path):
     narrowed = spot_config(config, judge="dj").judge
     assert (narrowed.prompt_file, narrowed.controversial) == (str((tmp_path / "prompt.txt").resolve()), 1)
     assert [t.key for t in narrowed.targets] == ["dj"]
+
+
+def test_a_prompt_file_gone_since_the_run_names_where_it_was_given(tmp_path):
+    """A session's snapshot keeps the prompt file's path; rejudging after the file moved said only
+    '…/rubric.txt: no such prompt file'."""
+    from scsafety_tui.rubric import rubric_for
+
+    with pytest.raises(InputError) as e:
+        rubric_for(str(tmp_path / "rubric.txt"))
+    assert str(e.value) == f"{tmp_path / 'rubric.txt'}: no such prompt file (given by [judge] prompt_file)"
