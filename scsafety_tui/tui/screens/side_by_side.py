@@ -61,6 +61,7 @@ class AnswerPane(Vertical, can_focus=True):
         self.choice = choice
         self.header = Static(classes="sbs-header")
         self.view = ConversationView()
+        self.view.can_focus = False  # tab goes from pane to pane; the wheel still scrolls a long answer
         self._key: object = None
 
     def compose(self) -> ComposeResult:
