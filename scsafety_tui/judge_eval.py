@@ -106,6 +106,8 @@ def _problem(obj: Any, where: str) -> str | None:
     unknown = sorted(set(obj) - set(FIELDS))
     if unknown:
         return f"{where}: {unknown[0]}: unknown field"
+    if not obj["answer"].strip():
+        return f"{where}: answer: empty (a run never judges an empty answer: it is stored as empty, unscored)"
     users = sum(m["role"] == "user" for m in msgs)
     if not users:
         return f"{where}: messages: no user message (the conversation before the judged answer)"

@@ -47,6 +47,7 @@ def judge_eval(*argv: str) -> tuple[int, str, str]:
     ({"category": "attack"}, ":2: category: 'attack', but sub-dimension 'crime' is in 'traditional'"),
     ({"messages": []}, ":2: messages: no user message"),
     ({"round": 2}, ":2: round: 2, but messages hold 1 user turn"),
+    ({"answer": " \n"}, ":2: answer: empty (a run never judges an empty answer"),
     ({"messages": [*Q, {"role": "assistant", "content": "好"}]},
      ":2: messages: the last one is 'assistant'; it must be the user turn the answer replies to"),
 ])
