@@ -31,6 +31,8 @@ CLEAN = {  # what the attacker model sent → the follow-up it means
     "think-after-label": f"追问：<think>让我想想怎么施压</think>{FOLLOW_UP}",
     "thinking-tag": f"<thinking>plan the next push</thinking>{FOLLOW_UP}",
     "lone-close": f"先回顾对方的回答，再加一点压力。</think>\n{FOLLOW_UP}",
+    "lead-in-zh": f"好的，以下是第3轮追问：\n\n“{FOLLOW_UP}”",
+    "lead-in-en": f"Sure, here's the follow-up:\n\n{FOLLOW_UP}",
 }
 OWN_QUOTE = '他在剧本里说了一句"我知道配方"'
 """A follow-up ending in a quote it opened itself: kept whole (the old code cut its closing quote)."""

@@ -70,6 +70,11 @@ _PREFIX = re.compile(
     r"^\s*(?:[*_#>]+\s*)?(?:第\s*\d+\s*轮\s*的?\s*)?(?:下一轮)?(?:追问|问题|Follow-?up(?: question)?|Next follow-?up|"
     r"Round \d+(?: follow-?up)?)(?:\s*[（(]\s*第?\s*\d+\s*轮?\s*[)）])?\s*(?:[*_]+\s*)?[:：]\s*(?:[*_]+\s*)?",
     re.IGNORECASE)
+_LEAD = re.compile(  # a chat model's lead-in before the follow-up: "好的，以下是第3轮追问：", "Sure, here's the follow-up:"
+    r"^\s*(?:(?:好的|当然|没问题|明白了?)[，,。！!]?\s*)?(?:以下是|下面是|这是)(?:我写的|我的)?(?:第\s*\d+\s*轮的?)?(?:下一轮)?"
+    r"(?:的)?追问(?:内容)?\s*[:：]\s*|"
+    r"^\s*(?:(?:Sure|Okay|OK|Certainly|Of course)[,!.]?\s*)?Here(?:'s| is) (?:the|a|my) (?:next )?follow-?up"
+    r"(?: question)?(?: for round \d+)?\s*[:：]\s*", re.IGNORECASE)
 _THINK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
 _OPEN_THINK = re.compile(r"<(think|thinking|reasoning)>.*", re.IGNORECASE | re.DOTALL)
 _LONE_CLOSE = re.compile(r"^.*?</(think|thinking|reasoning)>", re.IGNORECASE | re.DOTALL)
@@ -90,7 +95,7 @@ def clean_follow_up(text: str) -> str:
     text = _OPEN_THINK.sub("", text)  # cut off while still thinking: all of it was reasoning
     for _ in range(3):
         before = text
-        text = _PREFIX.sub("", text.strip()).strip()
+        text = _PREFIX.sub("", _LEAD.sub("", text.strip())).strip()
         if len(text) >= 2 and _PAIRS.get(text[0]) == text[-1]:
             inner = text[1:-1]
             if text[0] not in inner and text[-1] not in inner:
