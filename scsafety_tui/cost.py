@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from scsafety_tui.config import Config, TargetConfig, conversation_rounds
-from scsafety_tui.events import SessionStarted, TargetInfo, TurnCompleted
+from scsafety_tui.events import SessionStarted, TargetInfo, TurnCompleted, TurnFailed
 from scsafety_tui.follow_ups import plan_follow_up
 from scsafety_tui.guards import guard_messages
 from scsafety_tui.judge import build_prompt
@@ -325,18 +325,27 @@ def session_costs(usage: Iterable[Usage], prices: Mapping[str, Price]) -> list[T
 
 
 class LiveCost:
-    """Per-target tokens and cost, from a run's events: SessionStarted's prices, each TurnCompleted's
-    counts (live and in a replay alike). Views show `target_text` / `total_text`."""
+    """Per-target tokens and cost, from a run's events: SessionStarted's prices, the counts of each answer
+    stored with them (TurnCompleted, and TurnFailed for a block or an empty answer: billed all the same),
+    live and in a replay alike; `seed` adds what a resumed session had already used, so the figure is the
+    session's, as `show` prints it. Views show `target_text` / `total_text`."""
 
     def __init__(self) -> None:
         self.targets: dict[str, TargetInfo] = {}
         self.tokens: dict[str, list[int]] = {}
         """key → [tokens in, tokens out, answers estimated]."""
 
-    def add(self, event: SessionStarted | TurnCompleted) -> None:
+    def seed(self, usage: Iterable[Usage]) -> None:
+        """The session's stored usage before this run (store.usage.target_usage: every attempt)."""
+        for u in usage:
+            self.tokens[u.key] = [u.tokens_in, u.tokens_out, u.estimated]
+
+    def add(self, event: SessionStarted | TurnCompleted | TurnFailed) -> None:
         if isinstance(event, SessionStarted):
             self.targets = {t.key: t for t in event.targets}
             return
+        if event.tokens_in is None and event.tokens_out is None:
+            return  # an error with nothing stored (no completion): nothing billed is known
         row = self.tokens.setdefault(event.target, [0, 0, 0])
         row[0] += event.tokens_in or 0
         row[1] += event.tokens_out or 0

@@ -141,6 +141,11 @@ class TurnFailed:
     error: str
     partial: str = ""
     reasoning: str = ""
+    tokens_in: int | None = None
+    """What the failed answer was billed, when it was stored with counts (a block by finish reason, an
+    empty answer): live cost counts it as `show` does."""
+    tokens_out: int | None = None
+    tokens_estimated: bool = False
     t: float = field(default=0.0, compare=False)
 
 

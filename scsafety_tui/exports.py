@@ -30,6 +30,7 @@ from scsafety_tui.cost import Price, TargetCost, cost_lines, cost_of, session_co
 from scsafety_tui.errors import InputError
 from scsafety_tui.follow_ups import imported_label, stop_text
 from scsafety_tui.judge import judges_disagree
+from scsafety_tui.paths import rejudge_command
 from scsafety_tui.rounds import RoundsSummary, beyond_headline, rounds_summary, summary_doc
 from scsafety_tui.scoring import (
     NO_FOLLOW_UPS,
@@ -78,6 +79,8 @@ class SessionData:
     """Per target, the figures past SC-Safety's two rounds (rounds.py): per round, worst round, first unsafe."""
     human_rounds: dict[str, RoundsSummary] = field(default_factory=dict)
     """The same, human-adjusted (a human label replaces the judges' median, round 3 on included)."""
+    db: str = ""
+    """The database the session was read from: a printed hint names it (paths.command_line)."""
     follow_ups: dict[tuple[str, str], queries.FollowUpRow] = field(default_factory=dict)
     """(item, target) → which follow-up the conversation got and why an attacker stopped."""
 
@@ -103,6 +106,7 @@ async def load_session(store: Store, sid: int, vset: str = "") -> SessionData:
                        {n: await queries.session_scores(store, sid, rows=r) for n, r in set_rows.items()},
                        [compare_sets(answers, r, vset, n) for n, r in set_rows.items() if n != vset])
     data.prices = snapshot_prices(stored.snapshot)
+    data.db = store.path
     data.costs = session_costs(await target_usage(store, sid), data.prices)
     data.rounds = rounds_summary(answers, block_as_refusal=stored.block_as_refusal)
     data.human_rounds = rounds_summary(answers, human=True, block_as_refusal=stored.block_as_refusal)
@@ -122,8 +126,9 @@ def summary_lines(data: SessionData) -> list[str]:
         lines += [sets_line(data.sets), *(c.agreement.text() + f" · {len(c.disagreements)} answer(s) scored"
                                           " differently" for c in data.set_comparisons)]
     if data.unscored:
-        lines.append(f"{data.unscored} answer(s) unscored: every judge failed on them (`scsafety-tui rejudge "
-                     f"{data.session['id']}` judges them again without asking the models)")
+        lines.append(f"{data.unscored} answer(s) unscored: every judge failed on them"
+                     f" (`{rejudge_command(data.session['id'], data.db, data.vset)}` judges them again without"
+                     " asking the models)")
     return lines
 
 
@@ -476,7 +481,7 @@ def export_session(db: str, ref: str, fmt: str, output: str | None, *, human: bo
         try:
             sid = await queries.resolve_session(store, ref)
             if damaged := await queries.damaged_answers(store, sid):
-                print(f"scsafety-tui: warning: {queries.damaged_notice(sid, len(damaged))}", file=sys.stderr)
+                print(f"scsafety-tui: warning: {queries.damaged_notice(sid, len(damaged), db)}", file=sys.stderr)
             return await export_to(store, str(sid), fmt, output, human=human, excel=excel, vset=vset)
         finally:
             await store.close()

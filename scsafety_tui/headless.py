@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shlex
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -23,6 +24,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 from rich.text import Text
 
 from scsafety_tui import report
@@ -30,9 +32,9 @@ from scsafety_tui.compare import judge_human_agreement as agreement_of
 from scsafety_tui.config import Config
 from scsafety_tui.cost import LiveCost, RunEstimate, fmt_money, session_costs, snapshot_prices
 from scsafety_tui.engine.session import prepare
-from scsafety_tui.events import CostLimitReached, Event, SessionStarted, TurnCompleted
+from scsafety_tui.events import CostLimitReached, Event, SessionStarted, TurnCompleted, TurnFailed
 from scsafety_tui.events import Progress as ProgressEvent
-from scsafety_tui.paths import resume_command
+from scsafety_tui.paths import rejudge_command, resume_command
 from scsafety_tui.scoring import AnswerRow, unscored_answers
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store, StoreWriteError
@@ -64,7 +66,7 @@ class ProgressView:
                                  rate=f"{event.tokens / elapsed:,.0f} tok/s",
                                  extra=f"retries {event.retries} · errors {event.errors}"
                                        + (f" · {spent}" if spent else ""))
-        elif isinstance(event, SessionStarted | TurnCompleted):
+        elif isinstance(event, SessionStarted | TurnCompleted | TurnFailed):
             self.meter.add(event)
             if isinstance(event, SessionStarted):
                 self.progress.update(self.task, description=f"session {event.session_id}")
@@ -89,6 +91,7 @@ async def run_headless(db: str, create: Callable[[Store], Awaitable[int]], *, co
         view = ProgressView(console)
         srun = await prepare(store, sid, view, config=config, retry_errors=retry_errors)
         srun.runner.stop_at_budget = True  # nobody here to resume it: `scsafety-tui resume` goes on
+        view.meter.seed(await target_usage(store, sid))  # a resumed session's cost so far: the bar shows show's
         interrupted = False
 
         def on_sigint() -> None:
@@ -184,9 +187,9 @@ async def print_tables(store: Store, sid: int, console: Console, *, human: bool 
                                     f"; rerun them with `{visible(resume_command(sid, store.path, retry_errors=True))}`"))
     unscored = unscored_answers(rows)
     if unscored:
-        again = f"rejudge {sid}" + (f" --set {shlex.quote(vset)}" if vset else "")
-        console.print(f"[red]{unscored} answer(s) unscored: every judge failed on them[/]; judge them again "
-                      f"(the models are not asked again) with `scsafety-tui {escape(visible(again))}`")
+        console.print(Text.assemble((f"{unscored} answer(s) unscored: every judge failed on them", "red"),
+                                    "; judge them again (the models are not asked again) with "
+                                    f"`{visible(rejudge_command(sid, store.path, vset))}`"))
     return errored + unscored
 
 
@@ -195,9 +198,36 @@ PIPE_WIDTH = 100_000
 out for 80 columns, cutting names to "…" and dropping columns (`sessions | cat`, `show > file`)."""
 
 
+class ResultConsole(Console):
+    """A command's results. A table too wide for the width asked for is printed as wide as it needs (the
+    terminal wraps its lines): Rich would crop it, dropping columns and cutting numbers (an interval read
+    "-52.89…-38.7"). A reader that went away (`show | head`) ends the command quietly with exit 0, as the
+    CLI does for a plain print (Rich's own handler exits 1, the code of an internal error)."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        wide = self.options.update_width(PIPE_WIDTH)  # measured unbounded: Measurement.get clamps to the width
+        need = max((Measurement.get(self, wide, o).minimum for o in objects if isinstance(o, Table)),
+                   default=0)
+        if need <= self.width or "width" in kwargs:
+            super().print(*objects, **kwargs)
+            return
+        asked = self.width
+        self.width = need
+        try:
+            super().print(*objects, **kwargs)
+        finally:
+            self.width = asked
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # nothing more reaches the closed pipe, at exit either
+        raise BrokenPipeError
+
+
 def stdout_console() -> Console:
     """The console for a command's results: the terminal's width, or unbounded when piped. An explicit
-    COLUMNS still wins, so a user can ask for a given width."""
+    COLUMNS still wins, so a user can ask for a given width (a table never narrower than it can be read)."""
     if sys.stdout.isatty() or os.environ.get("COLUMNS"):
-        return Console(file=sys.stdout)
-    return Console(file=sys.stdout, width=PIPE_WIDTH)
+        return ResultConsole(file=sys.stdout)
+    return ResultConsole(file=sys.stdout, width=PIPE_WIDTH)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -35,14 +36,23 @@ def log_file() -> Path:
     return data_dir() / "scsafety-tui.log"
 
 
-def resume_command(session_id: int, db: str | Path, *, retry_errors: bool = False) -> str:
-    """The `resume` command line for a session, as a user can paste it: `--db` is named unless the
-    database is the default one (a printed hint that omits it would resume nothing, or another file)."""
+def command_line(args: Sequence[str], db: str | Path) -> str:
+    """A command line that a hint prints, as a user can paste it: every argument shell-quoted (a set or
+    session name may hold spaces and quotes), and `--db` named unless the database is the default one (a
+    hint that omits it would act on another file, or on nothing)."""
     import shlex
 
-    parts = ["scsafety-tui", "resume", str(session_id)]
-    if retry_errors:
-        parts.append("--retry-errors")
+    parts = ["scsafety-tui", *map(shlex.quote, args)]
     if Path(db).expanduser().resolve() != default_db().resolve():
         parts += ["--db", shlex.quote(str(db))]
     return " ".join(parts)
+
+
+def resume_command(session_id: int, db: str | Path, *, retry_errors: bool = False) -> str:
+    """The `resume` command line for a session (command_line)."""
+    return command_line(["resume", str(session_id), *(["--retry-errors"] if retry_errors else [])], db)
+
+
+def rejudge_command(session_id: int, db: str | Path, vset: str = "") -> str:
+    """The `rejudge` command that judges a session's unscored answers again (in set vset, '' : the run's)."""
+    return command_line(["rejudge", str(session_id), *(["--set", vset] if vset else [])], db)

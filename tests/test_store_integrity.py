@@ -134,7 +134,7 @@ async def test_an_older_database_is_migrated_with_its_index_rebuilt_and_damage_f
     store = await Store.open(path)
     try:
         assert await queries.damaged_answers(store, 1) == [1]
-        assert "resume 1 --retry-errors" in queries.damaged_notice(1, 1)
+        assert "resume 1 --retry-errors --db" in queries.damaged_notice(1, 1, path)
     finally:
         await store.close()
     fts_consistent(path)

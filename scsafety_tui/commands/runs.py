@@ -25,7 +25,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = plan.config
     db = db_path(args, config)
     create = session_creator(plan)
-    if args.headless:
+    if _headless(args):  # --headless, or no terminal to draw the app in (a script, CI, a pipe)
         from scsafety_tui.cost import estimate_run
         from scsafety_tui.headless import run_headless
 
@@ -53,7 +53,8 @@ def _start_after_estimate(plan: RunPlan) -> bool:
         return True
     try:
         answer = input("Start this run? [Y/n] ")
-    except EOFError:
+    except EOFError:  # Ctrl+D: no, on a line of its own
+        print()
         return False
     return answer.strip().lower() in ("", "y", "yes")
 
@@ -133,8 +134,8 @@ async def _resume(args: argparse.Namespace, db: str, config: Config | None) -> i
 
 
 def _headless(args: argparse.Namespace) -> bool:
-    """`resume` opens the app like `run` does, unless told --headless or not in a terminal (a script, CI,
-    a pipe: where the app could not be used, the progress and tables are printed instead)."""
+    """`run` and `resume` open the app unless told --headless or not in a terminal (a script, CI, a pipe:
+    the app could not be used there and would wait for keys forever; progress and tables are printed)."""
     import sys
 
     return bool(getattr(args, "headless", False)) or not (sys.stdin.isatty() and sys.stdout.isatty())

@@ -45,6 +45,21 @@ def app_command(args: argparse.Namespace) -> str:
     return shlex.join(cmd)
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Bind the address as the server will (SO_REUSEADDR, as asyncio's server does) and let go: a port
+    another process listens on, or a host that is no address of this machine, fails here."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        for family, kind, proto, _, addr in infos:
+            with socket.socket(family, kind, proto) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(addr)
+    except OSError as e:
+        raise InputError(f"--host/--port: cannot listen on {host}:{port}: {e.strerror or e}") from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host, args.port
     if not 1 <= port <= 65535:
@@ -57,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from rich.text import Text
 
         Console(stderr=True).print(Text(visible(exposure_warning(host, port)), style="bold red"))
+    _check_listen(host, port)  # before saying it serves: a taken port is one line, not a banner then an error
     from textual_serve.server import Server
 
     url = args.public_url or f"http://{host}:{port}"

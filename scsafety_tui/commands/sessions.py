@@ -88,14 +88,14 @@ def _sessions_json(db: str) -> str:
     return json_inert(json.dumps(asyncio.run(main()), ensure_ascii=False, indent=1))
 
 
-def warn_damaged(sid: int, conversations: list[int]) -> None:
+def warn_damaged(sid: int, conversations: list[int], db: str) -> None:
     """Say once, on stderr, that a session holds answers an earlier build stored cut short."""
     import sys
 
     from scsafety_tui.store.queries import damaged_notice
 
     if conversations:
-        print(f"scsafety-tui: warning: {damaged_notice(sid, len(conversations))}", file=sys.stderr)
+        print(f"scsafety-tui: warning: {damaged_notice(sid, len(conversations), db)}", file=sys.stderr)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -107,7 +107,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         store = await Store.open(_db(args), readonly=True)
         try:
             sid = await queries.resolve_session(store, args.session)
-            warn_damaged(sid, await queries.damaged_answers(store, sid))
+            warn_damaged(sid, await queries.damaged_answers(store, sid), store.path)
             if args.against is not None and not args.vset:
                 raise InputError("--against: give --set NAME too (the set measured against it)")
             if args.json:

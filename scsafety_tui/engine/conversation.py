@@ -165,22 +165,27 @@ class Conversation:
             reasoning = got.reasoning if got is not None else "".join(thoughts)
             status = "blocked" if blocked else "error"
             log.info("%s %s round %d %s: %s %r", key, item.id, rnd, status, e.kind, e.message)
+            estimated = False
+            billed: tuple[int | None, int | None] = (None, None)  # a block's counts: billed, shown in live cost
             if got is not None:  # a block by finish reason: what streamed before it, timings included
-                await self._store(turn_id, got, messages, status, e.kind, e.message)
+                estimated = await self._store(turn_id, got, messages, status, e.kind, e.message)
+                billed = (got.tokens_in, got.tokens_out)
             else:
                 await store.finish_answer(turn_id, content=partial, reasoning=reasoning, status=status,
                                           error_kind=e.kind, error=e.message)
             await store.sync()
-            ctx.emit(TurnFailed(item.id, key, rnd, e.kind, e.message, partial, reasoning, t=ctx.now()))
+            ctx.emit(TurnFailed(item.id, key, rnd, e.kind, e.message, partial, reasoning, *billed, estimated,
+                                t=ctx.now()))
             return None, None if blocked else e.message
         ctx.stop_streaming(turn_id)
         if not c.text.strip():
             # Nothing to judge (reasoning used up max_tokens, or the model said nothing): never scored, and
             # the conversation ends as an error so --retry-errors asks again.
             why = f"empty answer (finish_reason {c.finish_reason or 'none'})"
-            await self._store(turn_id, c, messages, "empty", "empty", why)
+            estimated = await self._store(turn_id, c, messages, "empty", "empty", why)
             await store.sync()
-            ctx.emit(TurnFailed(item.id, key, rnd, "empty", why, c.text, c.reasoning, t=ctx.now()))
+            ctx.emit(TurnFailed(item.id, key, rnd, "empty", why, c.text, c.reasoning, c.tokens_in, c.tokens_out,
+                                estimated, t=ctx.now()))
             return None, f"round {rnd}: {why}"
         estimated = await self._store(turn_id, c, messages, "done")
         await store.sync()

@@ -511,9 +511,11 @@ async def damaged_answers(store: Store, sid: int) -> list[int]:
     return sorted({cid for cid, n, timeline in rows if sum(json.loads(timeline)[1::2]) != n})
 
 
-def damaged_notice(sid: int, conversations: int) -> str:
+def damaged_notice(sid: int, conversations: int, db: str) -> str:
+    from scsafety_tui.paths import resume_command
+
     return (f"session {sid}: {conversations} conversation(s) have an answer stored shorter than it streamed"
-            f" (a bug of earlier builds); redo them with `scsafety-tui resume {sid} --retry-errors`")
+            f" (a bug of earlier builds); redo them with `{resume_command(sid, db, retry_errors=True)}`")
 
 
 # ---------------------------------------------------------------- verdict sets

@@ -66,7 +66,7 @@ def _conversation_events(item_id: str, target: str, conv: Any, turns: list[queri
         elif turn.status in ("error", "blocked", "empty"):
             out.append((turn.finished_at or start, TurnFailed(
                 item_id, target, turn.round, turn.error_kind or turn.status, turn.error or "", turn.content,
-                turn.reasoning)))
+                turn.reasoning, turn.tokens_in, turn.tokens_out, turn.tokens_estimated)))
         if turn.verdicts:
             verdicts = tuple(_verdict(v) for v in turn.verdicts)
             out.append((turn.verdict_at or turn.finished_at or start, VerdictReady(

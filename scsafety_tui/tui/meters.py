@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from scsafety_tui.events import TurnCompleted, TurnFailed, TurnRetrying, TurnStarted
 from scsafety_tui.store.queries import AnswerTiming
+from scsafety_tui.store.usage import TargetUsage
 
 TurnKey = tuple[str, str, int]  # (item id, target, round)
 
@@ -48,16 +49,23 @@ class Meters:
         self._started: dict[TurnKey, float] = {}
         self._first: dict[TurnKey, float] = {}
 
-    def seed(self, rows: Iterable[AnswerTiming]) -> None:
-        """Answers stored before this screen's events: what a finished session opened later shows."""
+    def seed(self, rows: Iterable[AnswerTiming], usage: Iterable[TargetUsage] | None = None) -> None:
+        """Answers stored before this screen's events: what a finished session opened later shows. Tokens
+        come from usage when given (every attempt, blocked and empty answers too: what `show` counts and
+        costs), else from the rows (the visible finished answers)."""
         for t in self.by_target:
             self.by_target[t] = TargetMeter(retries=self.by_target[t].retries, cost=self.by_target[t].cost)
+        usage = list(usage) if usage is not None else None
+        for u in usage or ():
+            if (m := self.by_target.get(u.key)) is not None:
+                m.tokens_in, m.tokens_out = u.tokens_in, u.tokens_out
         for r in rows:
             m = self.by_target.get(r.target)
             if m is None:
                 continue
-            m.tokens_in += r.tokens_in or 0
-            m.tokens_out += r.tokens_out or 0
+            if usage is None:
+                m.tokens_in += r.tokens_in or 0
+                m.tokens_out += r.tokens_out or 0
             if r.ttft is not None:
                 m.ttft.append(r.ttft)
             if r.latency is not None:
@@ -83,6 +91,9 @@ class Meters:
         key = (ev.item_id, ev.target, ev.round)
         started, first = self._started.pop(key, None), self._first.pop(key, None)
         m = self.by_target.get(ev.target)
+        if m is not None and isinstance(ev, TurnFailed):  # a block or an empty answer is billed too
+            m.tokens_in += ev.tokens_in or 0
+            m.tokens_out += ev.tokens_out or 0
         if m is None or not isinstance(ev, TurnCompleted):
             return
         m.tokens_in += ev.tokens_in or 0

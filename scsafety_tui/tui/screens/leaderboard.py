@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from scsafety_tui import report
 from scsafety_tui.compare import SetComparison, judge_human_agreement, session_sets
+from scsafety_tui.paths import rejudge_command
 from scsafety_tui.rounds import beyond_headline, rounds_summary
 from scsafety_tui.scoring import AnswerRow, Scope, score_answers, unscored_answers
 from scsafety_tui.store import queries
@@ -115,6 +116,10 @@ class LeaderboardScreen(Labelling):
         """`verdict set: NAME` once the session has several (named in every header then)."""
         return f"verdict set: {queries.set_label(self.vset)}" if len(self.sets) > 1 else ""
 
+    def rejudge_hint(self) -> str:
+        """`scsafety-tui rejudge ID` with --db when the app's database is not the default."""
+        return rejudge_command(self.session_id, self.app.store.path)
+
     @property
     def other_set(self) -> str:
         """The set the shown one is measured against: the run's own, or (the run's shown) the next set."""
@@ -122,8 +127,8 @@ class LeaderboardScreen(Labelling):
 
     async def action_next_set(self) -> None:
         if len(self.sets) < 2:
-            self.notify(f"Only the run's own verdicts: `scsafety-tui rejudge {self.session_id} --judge KEY` "
-                        "makes another set.", severity="warning")
+            self.notify(f"Only the run's own verdicts: `{self.rejudge_hint()} --judge KEY` makes another set.",
+                        severity="warning", markup=False)
             return
         names = [s.name for s in self.sets]
         self.vset = names[(names.index(self.vset) + 1) % len(names)]
@@ -133,8 +138,8 @@ class LeaderboardScreen(Labelling):
         from scsafety_tui.tui.screens.set_disagreements import SetDisagreementsScreen
 
         if len(self.sets) < 2:
-            self.notify(f"Only the run's own verdicts: `scsafety-tui rejudge {self.session_id} --judge KEY` "
-                        "makes another set to compare.", severity="warning")
+            self.notify(f"Only the run's own verdicts: `{self.rejudge_hint()} --judge KEY` makes another set to"
+                        " compare.", severity="warning", markup=False)
             return
         self.app.push_screen(SetDisagreementsScreen(self.session_id, self.vset, self.other_set))
 
@@ -158,8 +163,8 @@ class LeaderboardScreen(Labelling):
                          f" · {self.against.agreement.text()} · D: the {len(self.against.disagreements)}"
                          " answer(s) they score differently")
         if unscored:
-            lines.append(f"{unscored} answer(s) unscored (every judge failed): `scsafety-tui rejudge "
-                         f"{self.session_id}` judges them again")
+            lines.append(f"{unscored} answer(s) unscored (every judge failed): "
+                         f"`{rejudge_command(self.session_id, self.app.store.path, self.vset)}` judges them again")
         self.query_one("#lb-info", Static).update(raw("\n".join(lines)))
 
     def show_rounds(self) -> None:
