@@ -276,3 +276,19 @@ def test_the_damaged_answers_notice_names_the_database(tmp_path, demo_thread_url
     assert "--db" in hint, hint
     redone = _run_hint(hint, env)
     assert redone.returncode == 0, redone.stderr
+
+
+def test_a_json_export_carries_no_run_lock(tmp_path, demo_db):
+    """An export of a session being run held the runner's lock token, host name and pid."""
+    db = str(tmp_path / "locked.db")
+    with open(demo_db, "rb") as src, open(db, "wb") as dst:
+        dst.write(src.read())
+    con = sqlite3.connect(db)
+    con.execute("UPDATE session SET lock_token = 'secret-token', lock_pid = 4242, lock_host = 'my-laptop'")
+    con.commit()
+    con.close()
+    for out in (cli("export", "1", "--db", db, "--format", "json").stdout, cli("show", "1", "--db", db,
+                                                                                "--json").stdout):
+        session = json.loads(out)["session"]
+        assert session["id"] == 1 and not [k for k in session if k.startswith("lock_")]
+        assert "secret-token" not in out and "my-laptop" not in out

@@ -195,10 +195,11 @@ async def stored_session(store: Store, sid: int) -> StoredSession:
 
 
 async def session_record(store: Store, sid: int) -> dict[str, Any]:
-    """Every column of the session as a dict, its config snapshot decoded and its taxonomy left out
-    (a JSON export's "session")."""
+    """Every column of the session as a dict, its config snapshot decoded, its taxonomy and its run lock
+    left out (a JSON export's "session": the lock is the runner's token, host name and pid, not the
+    session's data, and an export is sent to others)."""
     row = await session_row(store, sid)
-    out = {k: row[k] for k in row.keys()}  # noqa: SIM118 - iterating a Row yields values
+    out = {k: row[k] for k in row.keys() if not k.startswith("lock_")}  # noqa: SIM118 - a Row yields values
     out["config"] = _json(out["config"])
     del out["taxonomy"]
     return out
