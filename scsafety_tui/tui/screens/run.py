@@ -444,7 +444,7 @@ class RunScreen(RunAnswers, RunControl):
         widths = [lane.styles.width.value if lane.styles.width else 0 for lane in self.lanes.values()]
         if not widths or sum(widths) <= row.size.width or not row.size.width:
             return ""
-        x, first, last, at = row.scroll_x, 0, 0, 0
+        x, first, last, at = row.scroll_x, 0, 0, 0.0
         for i, w in enumerate(widths, 1):
             if at + w > x and not first:
                 first = i

@@ -277,10 +277,11 @@ class Lane(Vertical):
         if self.scores is not None:
             lines.append(_cut(self._score_text(self.scores, width)))
         where = "pinned" if self.pinned else "following own" if self.own else "following"
-        shown_where = {"following own": "own", "following": "follow"}.get(where, where) if narrow else where
+        # narrow: the item id needs the room; following is the default (the status bar says it)
+        shown_where = {"following own": "own", "following": "", "pinned": "pin"}[where] if narrow else where
         status = f" · {self.conv.status}" if self.conv and self.conv.status != "running" else ""
         lines.append(_pair(Text.assemble(raw(self.item_id or "—"), " ", (self.sub_label, "dim"), status),
-                           Text(" " + shown_where, style="italic dim")))
+                           Text(" " + shown_where if shown_where else "", style="italic dim")))
         if self._meters_shown and self.meter is not None:
             parts = meter_parts(self.meter, short=narrow)
             lines.append(_cut(Text(_fit_parts(parts, width, " " if narrow else " · "), style="dim")))
