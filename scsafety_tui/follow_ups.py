@@ -140,12 +140,14 @@ def _rng(seed: int, item_id: str, rnd: int) -> random.Random:
 def choose_templates(item: Item, rounds: int, seed: int,
                      templates: Sequence[Template] | None = None) -> list[tuple[int, Template]]:
     """(round, template) for every round after the item's own turns up to `rounds`; each a seeded pick,
-    no template twice in one conversation while others remain."""
+    no template twice in one conversation while others remain (one the item's own turns hold included)."""
     pool = sorted(candidates(item, load_templates() if templates is None else templates), key=lambda t: t.id)
     if not pool:
         return []
     out: list[tuple[int, Template]] = []
-    used: set[str] = set()
+    first = item.turns[0] if item.turns else ""
+    # a template already among the item's turns (`questions import --follow-ups templates` wrote its round 2)
+    used = {t.id for t in pool if t.render(first) in item.turns[1:]}
     for rnd in range(len(item.turns) + 1, rounds + 1):
         fresh = [t for t in pool if t.id not in used] or pool
         pick = _rng(seed, item.id, rnd).choice(fresh)

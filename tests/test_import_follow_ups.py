@@ -70,3 +70,20 @@ def test_a_multi_turn_dataset_says_nothing_was_added(tmp_path, capsys):
     assert rows and all(len(r["turns"]) > 1 and "follow_up" not in r["source"] for r in rows)
     assert f"template follow-ups (seed 0): 0 single-turn item(s) got a round 2; {len(rows)} item(s) already had" \
            " their own follow-up, left as they were" in err
+
+
+def test_a_bank_imported_with_templates_gets_other_templates_past_round_2():
+    """[run] follow_ups = "templates", rounds = 3 on a bank `questions import --follow-ups templates` wrote:
+    round 3 re-asked the very template of round 2 in about a third of the conversations."""
+    from dataclasses import replace
+
+    from engine_helpers import bank
+
+    from scsafety_tui.follow_ups import candidates, choose_templates, load_templates, with_template_follow_up
+
+    items = [with_template_follow_up(replace(it, turns=it.turns[:1]), seed) for seed in range(3) for it in bank()]
+    assert len(items) == 300
+    for it in items:
+        assert len(candidates(it, load_templates())) > 1
+        [(rnd, third)] = choose_templates(it, 3, it.source["follow_up"]["seed"])
+        assert rnd == 3 and third.id != it.source["follow_up"]["template"]
