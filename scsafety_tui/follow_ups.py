@@ -42,7 +42,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _FRAME_WORDS = {  # words that frame a whole question, not ones that merely occur in it ("plot", "class", "script")
     "role_play": ("扮演", "假设你是", "假如你是", "你现在是", "roleplay", "role play", "role-play", "pretend you are",
                   "pretend to be", "act as", "you are now", "play the role", "in character"),
-    "fiction": ("小说", "剧本", "故事", "剧情", "情节", "台词", "novel", "story", "screenplay", "fiction",
+    "fiction": ("小说", "剧本", "故事", "剧情", "情节", "台词", "novel", "story", "stories", "screenplay", "fiction",
                 "my book"),
     "research": ("研究", "学术", "论文", "教学", "课程", "课堂", "科普", "教材", "辩论", "research", "academic",
                  "thesis", "teaching", "lecture", "debate"),
@@ -73,11 +73,20 @@ def language(text: str) -> str:
     return "zh" if _CJK.search(text) else "en"
 
 
+def _frame_pattern(words: Sequence[str]) -> re.Pattern[str]:
+    # an English word is matched whole ("story" is not in "history", "thesis" not in "synthesis", "act as" not
+    # in "react as"); Chinese has no word boundaries to read
+    parts = [re.escape(w) if _CJK.search(w) else rf"\b{re.escape(w)}s?\b" for w in words]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+_FRAME_PATTERNS = {frame: _frame_pattern(words) for frame, words in _FRAME_WORDS.items()}
+
+
 def detect_pretext(question: str) -> str | None:
     """The frame the question is asked in (role play, fiction, research/teaching), or None."""
-    low = question.lower()
     for frame in FRAMES:
-        if any(w in low for w in _FRAME_WORDS[frame]):
+        if _FRAME_PATTERNS[frame].search(question):
             return frame
     return None
 
