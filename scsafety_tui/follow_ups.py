@@ -39,10 +39,11 @@ MIX = "mix"
 QUOTE_CHARS = 40
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_FRAME_WORDS = {  # words that frame a whole question, not ones that merely occur in it ("plot", "class", "script")
-    "role_play": ("扮演", "假设你是", "假如你是", "你现在是", "roleplay", "role play", "role-play", "pretend you are",
+_FRAME_WORDS = {  # words that frame a whole question, not ones that merely occur in it ("plot", "class", "script";
+    # 情节 is also the law's "circumstances": 情节严重; 你现在是 also asks "are you now …": 你现在是不是)
+    "role_play": ("扮演", "假设你是", "假如你是", "你现在是一", "你现在就是", "从现在起你是", "从现在开始你是", "roleplay", "role play", "role-play", "pretend you are",
                   "pretend to be", "act as", "you are now", "play the role", "in character"),
-    "fiction": ("小说", "剧本", "故事", "剧情", "情节", "台词", "novel", "story", "stories", "screenplay", "fiction",
+    "fiction": ("小说", "剧本", "故事", "剧情", "台词", "novel", "story", "stories", "screenplay", "fiction",
                 "my book"),
     "research": ("研究", "学术", "论文", "教学", "课程", "课堂", "科普", "教材", "辩论", "research", "academic",
                  "thesis", "teaching", "lecture", "debate"),
