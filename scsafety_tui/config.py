@@ -409,11 +409,12 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
 
 
 def _attack(source: str, table: Any) -> AttackConfig:
-    from scsafety_tui.follow_ups import load_strategies
+    from scsafety_tui.paths import QUESTIONS_DIR
 
     r = _Reader(source, "attacker", table)
     strategy: str = r.get("strategy", str, "crescendo")
-    known = sorted(load_strategies())  # a broken strategy file is named here, by `config check` too
+    # the names only: follow_ups.load_strategies (a layer above) reads the files, for `config check` and a run
+    known = sorted(p.stem for p in (QUESTIONS_DIR / "attack_strategies").glob("*.toml"))
     if strategy != MIX and strategy not in known:
         r.fail("strategy", f"expected one of {', '.join(map(repr, [*known, MIX]))}", strategy)
     max_rounds: int = r.get("max_rounds", int, 4)

@@ -51,6 +51,10 @@ def cmd_config_check(args: argparse.Namespace) -> int:
 
     path = Path(args.path) if args.path else config_path(args)
     config = load_config(path)
+    if config.attacker is not None:  # its strategy files, read as a run reads them (a broken one is named)
+        from scsafety_tui.follow_ups import load_strategies
+
+        load_strategies()
     print(visible(f"# {path}: OK"))
     print(visible(tomli_w.dumps(masked(config_to_dict(config)))), end="")
     missing = []
