@@ -23,7 +23,7 @@ from typing import Any
 
 from scsafety_tui.errors import InputError
 from scsafety_tui.paths import QUESTIONS_DIR
-from scsafety_tui.questions import Item
+from scsafety_tui.questions import Item, read_jsonl
 
 TEMPLATES = QUESTIONS_DIR / "follow_up_templates.jsonl"
 STRATEGIES_DIR = QUESTIONS_DIR / "attack_strategies"
@@ -107,21 +107,16 @@ def _template(obj: Any, where: str) -> Template:
 
 @functools.lru_cache(maxsize=4)
 def load_templates(path: Path = TEMPLATES) -> tuple[Template, ...]:
-    """The template library, validated; ids are unique."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as e:
-        raise FollowUpError(f"{path}: cannot read the follow-up templates: {e.strerror}") from None
+    """The template library, validated; ids are unique. Read as banks are (read_jsonl: lines end at \n
+    only, so a U+2028 inside a template's text does not cut it); the first problem is the error."""
+    problems: list[str] = []
+    rows = read_jsonl(path, problems, hint="save the template file as UTF-8")
+    if problems:
+        raise FollowUpError(problems[0])
     out: list[Template] = []
     seen: set[str] = set()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for n, obj in rows:
         where = f"{path}:{n}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise FollowUpError(f"{where}: bad JSON: {e.msg} (column {e.colno})") from None
         t = _template(obj, where)
         if t.id in seen:
             raise FollowUpError(f"{where}: id: duplicate template id {t.id!r}")

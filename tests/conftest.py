@@ -52,17 +52,29 @@ def db_file(tmp_path):
     return str(tmp_path / "sessions.db")
 
 
-@pytest.fixture
-async def demo_url():
-    """A demo server on an ephemeral loopback port, zero delays, in the test's event loop."""
+async def _demo_server(token_delay: float):
     from scsafety_tui.demo.server import DemoServer
 
-    server = DemoServer(first_token_delay=0.0, token_delay=0.0)
+    server = DemoServer(first_token_delay=0.0, token_delay=token_delay)
     url = await server.start()
     try:
         yield url
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def demo_url():
+    """A demo server on an ephemeral loopback port, zero delays, in the test's event loop."""
+    async for url in _demo_server(0.0):
+        yield url
+
+
+@pytest.fixture
+async def slow_url():
+    """The demo server with small token delays, so streaming and pausing can be observed."""
+    async for url in _demo_server(0.004):
+        yield url
 
 
 @pytest.fixture

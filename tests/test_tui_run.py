@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from engine_helpers import bank, config_for, with_target
 from test_tui_support import (
     SIZE,
@@ -21,7 +20,6 @@ from test_tui_support import (
     wait_until,
 )
 
-from scsafety_tui.demo.server import DemoServer
 from scsafety_tui.engine.session import prepare
 from scsafety_tui.store.db import Store
 from scsafety_tui.tui.messages import EngineEvent
@@ -29,17 +27,6 @@ from scsafety_tui.tui.model import JUDGING
 from scsafety_tui.tui.screens.confirm import ConfirmScreen
 from scsafety_tui.tui.widgets.navigator import Navigator
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard, row_text
-
-
-@pytest.fixture
-async def slow_url():
-    """Small delays, so streaming and pausing can be observed."""
-    server = DemoServer(first_token_delay=0.0, token_delay=0.004)
-    url = await server.start()
-    try:
-        yield url
-    finally:
-        await server.stop()
 
 
 async def test_lanes_stream_and_scoreboard_equals_store(db_file, slow_url):

@@ -23,7 +23,6 @@ from test_tui_support import (
 )
 from test_tui_support import widget_text as text_of
 
-from scsafety_tui.demo.server import DemoServer
 from scsafety_tui.headless import run_headless
 from scsafety_tui.store import queries
 from scsafety_tui.store.db import Store
@@ -31,16 +30,6 @@ from scsafety_tui.tui.app import ScSafetyApp
 from scsafety_tui.tui.meters import tokens_text
 from scsafety_tui.tui.widgets.scoreboard import Scoreboard, meter_text
 from scsafety_tui.tui.widgets.status_bar import clock_text
-
-
-@pytest.fixture
-async def slow_url():
-    server = DemoServer(first_token_delay=0.0, token_delay=0.004)
-    url = await server.start()
-    try:
-        yield url
-    finally:
-        await server.stop()
 
 
 def stored_tokens(db: str, sid: int) -> dict[str, tuple[int, int]]:
