@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -292,3 +293,83 @@ def test_a_json_export_carries_no_run_lock(tmp_path, demo_db):
         session = json.loads(out)["session"]
         assert session["id"] == 1 and not [k for k in session if k.startswith("lock_")]
         assert "secret-token" not in out and "my-laptop" not in out
+
+
+# ---------------------------------------------------------------- resume in a terminal
+
+
+def _in_a_terminal(argv: list[str], env: dict[str, str], keys_after: str, keys: list[str],
+                   timeout: float = 180) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal (120x40) as a user's shell would; once `keys_after` has been drawn,
+    type each of keys (one every half second of output). Returns (exit code, everything drawn)."""
+    import fcntl
+    import pty
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    def as_a_shell_starts_it() -> None:
+        # its own session with the terminal as its controlling one (Ctrl+C typed there is a SIGINT), and
+        # SIGINT not ignored even if this test process ignores it (an ignored signal stays ignored past exec)
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    proc = subprocess.Popen([PY, "-m", "scsafety_tui", *argv], stdin=slave, stdout=slave, stderr=slave,
+                            env=env | {"TERM": "xterm-256color"}, start_new_session=True,
+                            preexec_fn=as_a_shell_starts_it)
+    os.close(slave)
+    out, deadline, typed, next_key = b"", time.monotonic() + timeout, 0, 0.0
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal: it has ended
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if proc.poll() is not None and not ready:
+                break
+            text = out.decode("utf-8", "replace")
+            if keys_after in text and typed < len(keys) and time.monotonic() >= next_key:
+                os.write(master, keys[typed].encode())
+                typed, next_key = typed + 1, time.monotonic() + 0.5
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return code, out.decode("utf-8", "replace")
+
+
+def test_resume_in_a_terminal_opens_the_app(tmp_path, demo_thread_url):
+    """`resume SESSION` in a terminal opens the app: it crashed with 'internal error: RuntimeError:
+    asyncio.run() cannot be called from a running event loop' (the app was started inside the CLI's loop)."""
+    env = child_env(XDG_DATA_HOME=str(tmp_path / "data"))
+    db = str(tmp_path / "s.db")
+    paused = cli("run", "--config", _config_file(tmp_path, demo_thread_url, limit=10, max_cost=1.0), "--headless",
+                 "--db", db, env=env)
+    assert paused.returncode == 4, paused.stdout + paused.stderr
+    code, drawn = _in_a_terminal(["resume", "1", "--db", db], env, "session 1", ["\x11", "y", "y"])
+    assert "internal error" not in drawn and "Traceback" not in drawn, drawn[-2000:]
+    assert "\x1b[?1049h" in drawn, "the app never took the terminal"
+    assert code in (0, 4, 130), (code, drawn[-2000:])
+
+
+@pytest.mark.parametrize(("key", "code", "says"), [("n\r", 0, "Not started; nothing was stored."),
+                                                   ("\x03", 130, "scsafety-tui: interrupted"),
+                                                   ("\x04", 0, "Not started; nothing was stored.")])
+def test_run_in_a_terminal_asks_first_and_no_ctrl_c_or_ctrl_d_store_nothing(tmp_path, demo_thread_url, key,
+                                                                             code, says):
+    db = tmp_path / "s.db"
+    got, drawn = _in_a_terminal(["run", "--config", _config_file(tmp_path, demo_thread_url, limit=2), "--db",
+                                 str(db)], child_env(), "Start this run? [Y/n]", [key])
+    assert got == code, drawn
+    assert drawn.startswith("Before the run: 8 answers") and says in drawn and "Traceback" not in drawn
+    assert not db.exists()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from typing import TYPE_CHECKING
 
 from scsafety_tui.commands.common import db_path, load_user_config, split_keys
 from scsafety_tui.config import Config
 from scsafety_tui.engine.plan import RunChoices, RunPlan, demo_plan, plan_run, session_creator
 from scsafety_tui.errors import InputError
+
+if TYPE_CHECKING:
+    from scsafety_tui.store.queries import StoredSession
 
 
 def run_choices(args: argparse.Namespace) -> RunChoices:
@@ -91,29 +95,38 @@ async def _demo_headless(args: argparse.Namespace, db: str, first: float, per_to
 
 def cmd_resume(args: argparse.Namespace) -> int:
     config = load_user_config(args, required=bool(args.config))
-    return asyncio.run(_resume(args, db_path(args, config), config))
+    db = db_path(args, config)
+    sid, stored = asyncio.run(_stored(args, db))
+    if stored.status == "done" and not args.retry_errors:
+        raise InputError(f"session {sid} is already finished; use --retry-errors to rerun its errors")
+    if not _headless(args):
+        from scsafety_tui.tui.launch import launch_resume
+
+        # the app runs the resumed session with the same config rule (and its own demo server); it runs its
+        # own event loop, so it starts outside any asyncio.run
+        return launch_resume(db=db, session_id=sid, config=config, retry_errors=args.retry_errors)
+    return asyncio.run(_resume(args, db, config, sid, stored))
 
 
-async def _resume(args: argparse.Namespace, db: str, config: Config | None) -> int:
-    """Resume with the config session_config decides; a demo session gets a fresh demo server."""
-    from scsafety_tui.engine.resume import needs_demo_server, session_config
-    from scsafety_tui.headless import run_headless
+async def _stored(args: argparse.Namespace, db: str) -> tuple[int, StoredSession]:
     from scsafety_tui.store import queries
     from scsafety_tui.store.db import Store
 
     store = await Store.open(db)
     try:
         sid = await queries.resolve_session(store, args.session)
-        stored = await queries.stored_session(store, sid)
+        return sid, await queries.stored_session(store, sid)
     finally:
         await store.close()
-    if stored.status == "done" and not args.retry_errors:
-        raise InputError(f"session {sid} is already finished; use --retry-errors to rerun its errors")
-    if not _headless(args):
-        from scsafety_tui.tui.launch import launch_resume
 
-        # the app runs the resumed session with the same config rule (and its own demo server)
-        return launch_resume(db=db, session_id=sid, config=config, retry_errors=args.retry_errors)
+
+async def _resume(args: argparse.Namespace, db: str, config: Config | None, sid: int,
+                  stored: StoredSession) -> int:
+    """Resume headless with the config session_config decides; a demo session gets a fresh demo server."""
+    from scsafety_tui.engine.resume import needs_demo_server, session_config
+    from scsafety_tui.headless import run_headless
+    from scsafety_tui.store.db import Store
+
     server = None
     demo_url = None
     if needs_demo_server(stored.config, config):
