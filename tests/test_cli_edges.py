@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 from engine_helpers import bank, config_for, run_session
-from test_tui_support import SIZE, app_for, finished, new_session, run_screen, screen_text, wait_until
+from test_tui_support import SIZE, Notes, app_for, finished, new_session, run_screen, screen_text, wait_until
 
 from scsafety_tui.config import ConfigError, parse_config
 from scsafety_tui.cost import LiveCost, session_costs, snapshot_prices
@@ -373,3 +373,23 @@ def test_run_in_a_terminal_asks_first_and_no_ctrl_c_or_ctrl_d_store_nothing(tmp_
     assert got == code, drawn
     assert drawn.startswith("Before the run: 8 answers") and says in drawn and "Traceback" not in drawn
     assert not db.exists()
+
+
+async def test_the_leaderboards_rejudge_hints_name_the_database(demo_url, db_file):
+    """The leaderboard's 'one set only' notice and its unscored line named no --db."""
+    from scsafety_tui.tui.screens.leaderboard import LeaderboardScreen
+
+    config = config_for(demo_url, ("demo-guardian",))
+    config = replace(config, judge=replace(config.judge, targets=tuple(
+        replace(t, model=f"{t.model}+badjudge") for t in config.judge.targets)))  # every judge fails
+    sid, _status, _ = await run_session(db_file, config, bank(1))
+    notes = Notes()
+    app = app_for(db_file, None)
+    async with app.run_test(size=SIZE, message_hook=notes) as pilot:
+        app.open_leaderboard(sid)
+        await wait_until(pilot, lambda: isinstance(app.screen, LeaderboardScreen) and app.screen.rows)
+        expected = f"scsafety-tui rejudge {sid} --db {shlex.quote(db_file)}"
+        await wait_until(pilot, lambda: expected in " ".join(screen_text(pilot).split()),
+                         what="the unscored line's hint with --db")
+        await pilot.press("g")
+        await wait_until(pilot, lambda: notes.seen(expected), what="the notice with --db")
