@@ -393,3 +393,17 @@ async def test_the_leaderboards_rejudge_hints_name_the_database(demo_url, db_fil
                          what="the unscored line's hint with --db")
         await pilot.press("g")
         await wait_until(pilot, lambda: notes.seen(expected), what="the notice with --db")
+
+
+async def test_the_judge_evaluations_hint_names_the_database(tmp_path):
+    """With nothing stored, the judge evaluations screen said to run `scsafety-tui judge eval`: without
+    --db that stores into the default database, which this app never reads."""
+    from scsafety_tui.tui.screens.judge_evals import JudgeEvalScreen
+
+    db = str(tmp_path / "my [evals].db")
+    app = app_for(db, None)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(JudgeEvalScreen())
+        expected = f"scsafety-tui judge eval --db {shlex.quote(db)}"
+        await wait_until(pilot, lambda: expected in " ".join(screen_text(pilot).split()),
+                         what="the hint with --db, the path shown literally")

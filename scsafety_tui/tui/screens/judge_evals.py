@@ -19,6 +19,7 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
+from scsafety_tui.paths import command_line
 from scsafety_tui.store import evals
 from scsafety_tui.tui import keymap
 from scsafety_tui.tui.screens.base import WorkerScreen
@@ -121,8 +122,10 @@ class JudgeEvalScreen(WorkerScreen):
                           raw(e.kind), e.prompt_hash[:8], f"{f.get('scored', 0)}/{f.get('n', 0)}",
                           _pct(f.get("accuracy")), _kappa(f.get("kappa")), _pct(f.get("unsafe_recall")),
                           str(e.disagreements), raw(e.gold_path), key=str(e.id))
-        table.border_title = (f"{len(found)} stored evaluations · enter lists one's disagreements" if found
-                              else "no stored evaluations: run `scsafety-tui judge eval` first")
+        # the hint names --db when the app's database is not the default (a path is shown literally)
+        table.border_title = raw(f"{len(found)} stored evaluations · enter lists one's disagreements" if found
+                                 else f"no stored evaluations: run `{command_line(['judge', 'eval'], self.app.db)}`"
+                                 " first")
         table.focus()
 
     @on(DataTable.RowSelected, "#je-evals")
