@@ -55,4 +55,5 @@ def resume_command(session_id: int, db: str | Path, *, retry_errors: bool = Fals
 
 def rejudge_command(session_id: int, db: str | Path, vset: str = "") -> str:
     """The `rejudge` command that judges a session's unscored answers again (in set vset, '' : the run's)."""
-    return command_line(["rejudge", str(session_id), *(["--set", vset] if vset else [])], db)
+    # --set=NAME: a name that starts with "-" would be read as an option after a bare --set
+    return command_line(["rejudge", str(session_id), *([f"--set={vset}"] if vset else [])], db)

@@ -254,7 +254,9 @@ def test_rejudge_hints_name_the_database_and_work_as_printed(tmp_path, demo_thre
     md = cli("export", "1", "--db", db, "--format", "md", env=env)
     named = cli("rejudge", "1", "--db", db, "--judge", "j", "--set", "it's [b]x[/b]", env=env)
     assert named.returncode == 3, named.stdout + named.stderr
-    hints = [*_hints(shown.stdout), *_hints(md.stdout), *_hints(named.stdout)]
+    dashed = cli("rejudge", "1", "--db", db, "--judge", "j", "--set=-x y", env=env)  # a name like an option
+    assert dashed.returncode == 3, dashed.stdout + dashed.stderr
+    hints = [*_hints(shown.stdout), *_hints(md.stdout), *_hints(named.stdout), *_hints(dashed.stdout)]
     assert any("rejudge" in h for h in _hints(md.stdout)) and any("--set" in h for h in _hints(named.stdout))
     for hint in hints:
         again = _run_hint(hint, env)
