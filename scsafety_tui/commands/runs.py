@@ -66,10 +66,11 @@ def _start_after_estimate(plan: RunPlan) -> bool:
 def cmd_demo(args: argparse.Namespace) -> int:
     from scsafety_tui.demo_profile import SPEEDS
 
-    speed = args.speed or ("fast" if args.headless else "realistic")
+    headless = _headless(args)  # --headless, or no terminal: the app would wait for keys forever
+    speed = args.speed or ("fast" if headless else "realistic")
     first, per_token = SPEEDS[speed]
     db = db_path(args)
-    if args.headless:
+    if headless:
         return asyncio.run(_demo_headless(args, db, first, per_token))
     from scsafety_tui.tui.launch import launch_demo
 
@@ -147,7 +148,7 @@ async def _resume(args: argparse.Namespace, db: str, config: Config | None, sid:
 
 
 def _headless(args: argparse.Namespace) -> bool:
-    """`run` and `resume` open the app unless told --headless or not in a terminal (a script, CI, a pipe:
+    """`run`, `demo` and `resume` open the app unless told --headless or not in a terminal (a script, CI, a pipe:
     the app could not be used there and would wait for keys forever; progress and tables are printed)."""
     import sys
 
