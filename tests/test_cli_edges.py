@@ -167,6 +167,9 @@ def test_run_without_a_terminal_runs_headless_and_ends(tmp_path, demo_thread_url
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Before the run: 8 answers")
     assert "SC-Safety overall" in done.stdout and "\x1b[?1049h" not in done.stdout
+    home = cli("--db", str(tmp_path / "home.db"), timeout=120)  # the app alone has no headless form
+    assert home.returncode == 2 and home.stderr.startswith("scsafety-tui: the app needs a terminal")
+    assert home.stderr.count("\n") == 1 and home.stdout == ""
     demo = cli("demo", "--limit", "1", "--speed", "instant", "--db", str(tmp_path / "demo.db"), timeout=240)
     assert demo.returncode == 0, demo.stderr
     assert "SC-Safety overall" in demo.stdout and "\x1b[?1049h" not in demo.stdout

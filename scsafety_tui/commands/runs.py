@@ -166,6 +166,13 @@ def cmd_demo_server(args: argparse.Namespace) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    import os
+
+    # with no terminal (a script, a pipe) the app would wait for keys forever; textual-serve (`serve`) runs
+    # it without one on purpose, through its web driver
+    if _headless(args) and "TEXTUAL_DRIVER" not in os.environ:
+        raise InputError("the app needs a terminal (stdin and stdout are not one here); in a script use "
+                         "`scsafety-tui run --headless`, `sessions`, `show` or `export` (`--help` lists all)")
     config = load_user_config(args, required=False)
     from scsafety_tui.tui.launch import launch
 
