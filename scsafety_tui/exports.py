@@ -30,7 +30,7 @@ from scsafety_tui.cost import Price, TargetCost, cost_lines, cost_of, session_co
 from scsafety_tui.errors import InputError
 from scsafety_tui.follow_ups import imported_label, stop_text
 from scsafety_tui.judge import judges_disagree
-from scsafety_tui.paths import rejudge_command
+from scsafety_tui.paths import default_db, is_default_db, rejudge_command
 from scsafety_tui.rounds import RoundsSummary, beyond_headline, rounds_summary, summary_doc
 from scsafety_tui.scoring import (
     NO_FOLLOW_UPS,
@@ -126,9 +126,13 @@ def summary_lines(data: SessionData) -> list[str]:
         lines += [sets_line(data.sets), *(c.agreement.text() + f" · {len(c.disagreements)} answer(s) scored"
                                           " differently" for c in data.set_comparisons)]
     if data.unscored:
+        # a report is sent to others: its hint never holds the local database path (a user name, a
+        # project folder), only a placeholder where the database is not the default one
+        command = rejudge_command(data.session["id"], default_db(), data.vset)
+        if data.db and not is_default_db(data.db):
+            command += " --db DATABASE"
         lines.append(f"{data.unscored} answer(s) unscored: every judge failed on them"
-                     f" (`{rejudge_command(data.session['id'], data.db, data.vset)}` judges them again without"
-                     " asking the models)")
+                     f" (`{command}` judges them again without asking the models)")
     return lines
 
 

@@ -36,6 +36,10 @@ def log_file() -> Path:
     return data_dir() / "scsafety-tui.log"
 
 
+def is_default_db(db: str | Path) -> bool:
+    return Path(db).expanduser().resolve() == default_db().resolve()
+
+
 def command_line(args: Sequence[str], db: str | Path) -> str:
     """A command line that a hint prints, as a user can paste it: every argument shell-quoted (a set or
     session name may hold spaces and quotes), and `--db` named unless the database is the default one (a
@@ -43,7 +47,7 @@ def command_line(args: Sequence[str], db: str | Path) -> str:
     import shlex
 
     parts = ["scsafety-tui", *map(shlex.quote, args)]
-    if Path(db).expanduser().resolve() != default_db().resolve():
+    if not is_default_db(db):
         parts += ["--db", shlex.quote(str(db))]
     return " ".join(parts)
 

@@ -262,8 +262,12 @@ def test_rejudge_hints_name_the_database_and_work_as_printed(tmp_path, demo_thre
     assert named.returncode == 3, named.stdout + named.stderr
     dashed = cli("rejudge", "1", "--db", db, "--judge", "j", "--set=-x y", env=env)  # a name like an option
     assert dashed.returncode == 3, dashed.stdout + dashed.stderr
-    hints = [*_hints(shown.stdout), *_hints(md.stdout), *_hints(named.stdout), *_hints(dashed.stdout)]
-    assert any("rejudge" in h for h in _hints(md.stdout)) and any("--set" in h for h in _hints(named.stdout))
+    # a report is sent to others: its hint says where --db goes but never holds the local path
+    (md_hint,) = [h for h in _hints(md.stdout) if "rejudge" in h]
+    assert md_hint.endswith("--db DATABASE") and db not in md.stdout and "my sessions" not in md.stdout
+    hints = [*_hints(shown.stdout), md_hint.replace("DATABASE", shlex.quote(db)), *_hints(named.stdout),
+             *_hints(dashed.stdout)]
+    assert any("--set" in h for h in _hints(named.stdout))
     for hint in hints:
         again = _run_hint(hint, env)
         assert again.returncode != 2, (hint, again.stderr)  # 2: no such database / session
