@@ -159,3 +159,23 @@ async def test_exit_code_after_a_clean_run_is_0(db_file, demo_url):
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: app.return_code is not None, what="the app to exit")
     assert app.return_code == 0
+
+
+def test_a_narrow_status_bar_drops_the_display_modes_never_a_figure_it_shows():
+    """Paused at 160 columns with a cost, the bar was cut after the tokens: cost, retries and errors gone."""
+    from scsafety_tui.tui.widgets.status_bar import StatusInfo, status_parts, status_text
+
+    info = StatusInfo(state="paused", done=1234, total=5200, elapsed=3725.0, eta=9000.0, tokens=1_234_567,
+                      tokens_in=2_345_678, retries=12, errors=3, cost="12.3456 USD", lanes="lanes 1–8 of 13")
+    for width in (60, 80, 120, 160, 240):
+        text = status_text(info, width).plain
+        assert len(text) <= width or text == "paused (space resumes)", (width, text)
+        assert text.startswith("paused (space resumes)")
+        whole = {p for _, p, _ in status_parts(info)}
+        for part in text.split("  ·  ") if "  ·  " in text else text.split(" · "):
+            assert part in whole, part  # each part whole, never cut mid-figure
+    wide = status_text(info, 160).plain
+    assert "errors 3" in wide and "cost 12.3456 USD" in wide and "retries 12" in wide
+    assert "raw text" not in wide  # a display mode goes first
+    assert "errors 3" in status_text(info, 80).plain and "1234/5200 conversations" in status_text(info, 80).plain
+    assert "raw text" in status_text(info, 400).plain  # room for everything: everything shown

@@ -49,17 +49,44 @@ class StatusBar(Static):
         if info == self._last:
             return
         self._last = StatusInfo(**info.__dict__)
-        sep = ("  ·  ", "dim") if self.size.width >= 140 else (" · ", "dim")  # 80 columns: room for the counts
-        mode = [(info.mode, "bold cyan"), sep] if info.mode else []
-        mode += [(info.lanes, "bold yellow"), sep] if info.lanes else []  # early: a narrow bar still shows it
-        hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled", "paused") else ""
-        self.update(Text.assemble(
-            (info.state, STATE_STYLES.get(info.state, "bold")), (hint, "dim"), sep,
-            *mode,
-            f"{info.done}/{info.total} conversations", sep,
-            f"elapsed {clock_text(info.elapsed)}", sep, f"ETA {clock_text(info.eta)}", sep,
-            f"tokens in {info.tokens_in:,} out {info.tokens:,}", sep,
-            *([(f"cost {info.cost}", "bold"), sep] if info.cost else []), f"retries {info.retries}", sep,
-            (f"errors {info.errors}", "bold red" if info.errors else ""), sep,
-            "following" if info.following else "pinned", sep, "markdown" if info.markdown else "raw text"),
-            layout=False)
+        self.update(status_text(info, self.size.width), layout=False)
+
+    def on_resize(self) -> None:
+        if self._last is not None:  # the same figures, fitted to the new width
+            self.update(status_text(self._last, self.size.width), layout=False)
+
+
+def status_parts(info: StatusInfo) -> list[tuple[int, str, str]]:
+    """(keep, text, style) in the order shown; keep ranks what a narrow bar drops first (lowest first):
+    the display modes before the retries, the counts and an error never."""
+    hint = " (space resumes)" if info.state in ("stopped", "interrupted", "cancelled", "paused") else ""
+    parts = [(10, info.state + hint, STATE_STYLES.get(info.state, "bold"))]
+    parts += [(9, info.mode, "bold cyan")] if info.mode else []
+    parts += [(9, info.lanes, "bold yellow")] if info.lanes else []
+    parts += [(10, f"{info.done}/{info.total} conversations", ""),
+              (7, f"elapsed {clock_text(info.elapsed)}", ""), (4, f"ETA {clock_text(info.eta)}", ""),
+              (6, f"tokens in {_count(info.tokens_in)} out {_count(info.tokens)}", "")]
+    parts += [(8, f"cost {info.cost}", "bold")] if info.cost else []
+    parts += [(5 if info.retries else 3, f"retries {info.retries}", ""),
+              (9 if info.errors else 3, f"errors {info.errors}", "bold red" if info.errors else ""),
+              (2, "following" if info.following else "pinned", ""), (1, "markdown" if info.markdown else "raw text", "")]
+    return parts
+
+
+def _count(n: int) -> str:
+    """Every digit while it helps (1,234); a million reads as 2.35M at a glance."""
+    return f"{n:,}" if n < 1_000_000 else f"{n / 1_000_000:.2f}M"
+
+
+def status_text(info: StatusInfo, width: int) -> Text:
+    """The bar's line for a width: wide separators when there is room, then narrow ones, then the parts a
+    reader needs least are left out, so what is shown is never cut mid-figure (0: not laid out yet)."""
+    parts = status_parts(info)
+    while True:
+        for sep in ("  ·  ", " · "):
+            text = Text(sep, style="dim").join(Text(t, style=st) for _, t, st in parts)
+            if not width or text.cell_len <= width:
+                return text
+        if len(parts) == 1:
+            return text
+        parts.remove(min(parts, key=lambda p: p[0]))
