@@ -47,6 +47,18 @@ for _var, _prefix in (("XDG_DATA_HOME", "scsafety-tests-data-"), ("XDG_CONFIG_HO
     atexit.register(shutil.rmtree, os.environ[_var], ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def _no_terminal_size_in_env():
+    """Each test starts without COLUMNS/LINES in the environment: something in a Textual test leaves them
+    set in the process, and the CLI rightly honours an exported COLUMNS, so piped output read by a later
+    test in the same process (capsys) would be laid out for 80 columns depending on test order."""
+    saved = {k: os.environ.pop(k) for k in ("COLUMNS", "LINES") if k in os.environ}
+    yield
+    for k in ("COLUMNS", "LINES"):
+        os.environ.pop(k, None)
+    os.environ.update(saved)
+
+
 @pytest.fixture
 def db_file(tmp_path):
     return str(tmp_path / "sessions.db")
