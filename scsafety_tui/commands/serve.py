@@ -73,12 +73,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         Console(stderr=True).print(Text(visible(exposure_warning(host, port)), style="bold red"))
     _check_listen(host, port)  # before saying it serves: a taken port is one line, not a banner then an error
-    from textual_serve.server import Server
+    from scsafety_tui.tui.launch import serve  # the one door from a command into the app's side
 
     url = args.public_url or f"http://{host}:{port}"
     print(f"scsafety-tui: serving the app on {visible(url)} (Ctrl+C stops)", flush=True)
     try:
-        Server(command, host=host, port=port, title="scsafety-tui", public_url=args.public_url).serve()
+        serve(command, host=host, port=port, public_url=args.public_url)
     except OSError as e:  # the port is taken, or the host is not an address of this machine
         raise InputError(f"--host/--port: cannot listen on {host}:{port}: {e.strerror or e}") from None
     return 0

@@ -54,3 +54,11 @@ def launch_demo(*, db: str, limit: int, first_token_delay: float, token_delay: f
                           demo=server)
         result = app.run()
     return result if isinstance(result, int) else app.return_code or 0
+
+
+def serve(command: str, *, host: str, port: int, public_url: str | None) -> None:
+    """`scsafety-tui serve`: textual-serve runs `command` (the app) once per browser connection; it is a
+    Textual package, so it is reached from the CLI through this module, like the app itself."""
+    from textual_serve.server import Server
+
+    Server(command, host=host, port=port, title="scsafety-tui", public_url=public_url).serve()
