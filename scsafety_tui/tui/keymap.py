@@ -96,7 +96,7 @@ KEYS: tuple[Key, ...] = (
     Key("w", "replay", "Replay", "watch the session stream again with its original timing"),
     Key("v", "view", "Transcripts", "the run screen on the stored answers; nothing runs"),
     Key("c", "compare", "Compare", "compare with another session that shares items"),
-    Key("e", "export", "Export", "export the session (md, csv, json or html, to a path you choose)"),
+    Key("e", "export", "Export", "export the session (md, csv, json, jsonl or html, to a path you choose)"),
     Key("f2", "rename", "Rename", "rename the highlighted session"),
     Key("delete", "delete", "Delete", "delete the highlighted session (asks first)"),
     Key("S", "sort", "Sort", "sort by the next column (or click a header; again reverses)"),

@@ -24,14 +24,14 @@ FINISHED = (
     ("replay", "Replay — re-stream every lane with its original timing (×1)"),
     ("replay-instant", "Replay instantly"),
     ("view", "Transcripts — the run screen on the stored answers; nothing runs"),
-    ("export", "Export… (md, csv, json, html)"),
+    ("export", "Export… (md, csv, json, jsonl, html)"),
 )
 UNFINISHED = (
     ("resume", "Resume the run — finished conversations are kept, the rest run"),
     ("view", "Transcripts so far — nothing runs"),
     ("leaderboard", "Leaderboard of what is scored so far"),
     ("replay", "Replay what has run so far"),
-    ("export", "Export… (md, csv, json, html)"),
+    ("export", "Export… (md, csv, json, jsonl, html)"),
 )
 
 
